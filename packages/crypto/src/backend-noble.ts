@@ -10,27 +10,77 @@ import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { randomBytes as nobleRandomBytes } from '@noble/hashes/utils.js';
 import { ml_kem1024 } from '@noble/post-quantum/ml-kem.js';
 import { CryptoError } from './errors.js';
-import { checkAesInputs, checkLength, isAllZero } from './checks.js';
+import {
+  SHA256_BYTES,
+  SHA512_BYTES,
+  checkAesInputs,
+  checkBytes,
+  checkHkdfInputs,
+  checkLength,
+  checkRandomLength,
+  isAllZero,
+} from './checks.js';
 import type { CryptoBackend, KeyPair } from './types.js';
 
+
+const RANDOM_CHUNK_BYTES = 65536;
+
+/** Shape check shared by every backend: anything malformed simply does not verify. */
+export function isVerifiable(publicKey: unknown, message: unknown, signature: unknown): boolean {
+  return (
+    publicKey instanceof Uint8Array &&
+    message instanceof Uint8Array &&
+    signature instanceof Uint8Array &&
+    publicKey.length === 32 &&
+    signature.length === 64
+  );
+}
 
 export function createNobleBackend(): CryptoBackend {
   return {
     name: 'noble',
-    randomBytes: (length) => nobleRandomBytes(length),
-    sha256: async (data) => sha256(data),
-    sha512: async (data) => sha512(data),
-    hmacSha256: async (key, data) => hmac(sha256, key, data),
-    hmacSha512: async (key, data) => hmac(sha512, key, data),
-    hkdfSha256: async (ikm, salt, info, length) => hkdf(sha256, ikm, salt, info, length),
-    hkdfSha512: async (ikm, salt, info, length) => hkdf(sha512, ikm, salt, info, length),
+    randomBytes(length) {
+      checkRandomLength(length);
+      // crypto.getRandomValues (under noble) takes at most 65,536 bytes per call.
+      const out = new Uint8Array(length);
+      for (let offset = 0; offset < length; offset += RANDOM_CHUNK_BYTES) {
+        out.set(nobleRandomBytes(Math.min(RANDOM_CHUNK_BYTES, length - offset)), offset);
+      }
+      return out;
+    },
+    async sha256(data) {
+      checkBytes(data, 'SHA-256 input');
+      return sha256(data);
+    },
+    async sha512(data) {
+      checkBytes(data, 'SHA-512 input');
+      return sha512(data);
+    },
+    async hmacSha256(key, data) {
+      checkBytes(key, 'HMAC key');
+      checkBytes(data, 'HMAC input');
+      return hmac(sha256, key, data);
+    },
+    async hmacSha512(key, data) {
+      checkBytes(key, 'HMAC key');
+      checkBytes(data, 'HMAC input');
+      return hmac(sha512, key, data);
+    },
+    async hkdfSha256(ikm, salt, info, length) {
+      checkHkdfInputs(ikm, salt, info, length, SHA256_BYTES);
+      return hkdf(sha256, ikm, salt, info, length);
+    },
+    async hkdfSha512(ikm, salt, info, length) {
+      checkHkdfInputs(ikm, salt, info, length, SHA512_BYTES);
+      return hkdf(sha512, ikm, salt, info, length);
+    },
 
     async aes256GcmEncrypt(key, nonce, plaintext, aad) {
-      checkAesInputs(key, nonce);
+      checkAesInputs(key, nonce, plaintext, aad);
       return gcm(key, nonce, aad).encrypt(plaintext);
     },
     async aes256GcmDecrypt(key, nonce, ciphertext, aad) {
-      checkAesInputs(key, nonce);
+      checkAesInputs(key, nonce, ciphertext, aad);
       try {
         return gcm(key, nonce, aad).decrypt(ciphertext);
       } catch (cause) {
@@ -70,10 +120,11 @@ export function createNobleBackend(): CryptoBackend {
     },
     ed25519Sign: async (secretKey, message) => {
       checkLength(secretKey, 32, 'Ed25519 secret key');
+      checkBytes(message, 'Ed25519 message');
       return ed25519.sign(message, secretKey);
     },
     async ed25519Verify(publicKey, message, signature) {
-      if (publicKey.length !== 32 || signature.length !== 64) return false;
+      if (!isVerifiable(publicKey, message, signature)) return false;
       try {
         // zip215: false gives RFC 8032 / FIPS 186-5 strict verification, matching node:crypto.
         return ed25519.verify(signature, message, publicKey, { zip215: false });

@@ -1,11 +1,16 @@
-/** Node entry: same API as index.ts plus the node:crypto backend as the default. */
+/** Node entry: same API as index.ts, plus `createNodeBackend`, with node:crypto as the default. */
 export * from './index.js';
+export { createNodeBackend } from './backend-node.node.js';
+import { createNodeBackend, nodeBackendSelfTest } from './backend-node.node.js';
 import { createNobleBackend } from './backend-noble.js';
 import type { CryptoBackend } from './types.js';
 
 let cached: CryptoBackend | undefined;
-/** The fastest backend this platform offers (TODO: node:crypto backend). */
+/**
+ * The fastest backend this platform offers: node:crypto, unless its X25519/Ed25519 fail a
+ * known-answer self-test (e.g. an OpenSSL built without them), then noble.
+ */
 export function defaultBackend(): CryptoBackend {
-  cached ??= createNobleBackend();
+  cached ??= nodeBackendSelfTest() ? createNodeBackend() : createNobleBackend();
   return cached;
 }
