@@ -1,0 +1,99 @@
+import { createInterface } from 'node:readline';
+import { isClientError } from '@pigeon/client';
+import type { StoredMessage } from '@pigeon/client';
+import type { Command } from '../command.js';
+import { timeoutMs } from '../command.js';
+import { describeError } from '../errors.js';
+import { messageLine, safeText } from '../format.js';
+import { openInitialized } from '../profile.js';
+
+/** Messages of history shown when a chat opens. */
+export const CHAT_HISTORY = 20;
+/** On exit, how long to wait for queued messages to reach the relay. */
+const EXIT_FLUSH_MS = 5_000;
+
+export const chatCommand: Command = {
+  name: 'chat',
+  summary: 'talk with a contact interactively',
+  help: `Usage: pigeon chat <contact>
+
+Opens an interactive conversation: type a line and press Enter to send it. Shows
+incoming messages and the state of yours (queued -> sent -> delivered). Works offline:
+messages queue and go out when the relay is reachable. /quit or Ctrl-D leaves.
+
+Options:
+  --timeout SECS   how long to wait for the first connection before warning (default 10)`,
+  options: { timeout: { type: 'string' } },
+  positionals: [1, 1],
+  async run({ io, out, home, values, positionals, interrupted }) {
+    const wait = timeoutMs(values);
+    const client = await openInitialized(home, wait);
+    try {
+      const contact = client.findContact(positionals[0]!);
+      const name = contact.name;
+      const history = client.messages(contact.id, { limit: CHAT_HISTORY });
+      out.line(`Chat with ${safeText(name)} (${contact.pigeonId}${contact.verified ? ', verified' : ''}). /quit to leave.`);
+      for (const m of history) out.line(messageLine(m, name));
+      client.markRead(history.filter((m) => m.direction === 'in' && !m.read).map((m) => m.id));
+
+      client.on('message', (m: StoredMessage) => {
+        if (m.contactId === contact.id) {
+          out.data({ event: 'message', ...m, contactName: name });
+          out.line(messageLine(m, name));
+          client.markRead([m.id]);
+        } else {
+          out.data({ event: 'message', ...m });
+          out.line('(a new message from another contact; see pigeon inbox)');
+        }
+      });
+      client.on('status', (m: StoredMessage) => {
+        if (m.contactId !== contact.id) return;
+        out.data({ event: 'status', id: m.id, state: m.state });
+        out.line(`  -> "${safeText(m.text.length > 30 ? m.text.slice(0, 30) + '...' : m.text)}" ${m.state}`);
+      });
+      client.on('connection', (state) => {
+        out.data({ event: 'connection', state });
+        if (state === 'connected') out.note('(connected)');
+        else if (state === 'offline') out.note('(offline: messages will queue)');
+      });
+      client.connect({ timeoutMs: wait }).catch((err: unknown) => {
+        out.note(`pigeon: ${describeError(err).message}; messages will queue until it is reachable`);
+      });
+
+      const rl = createInterface({ input: io.stdin, terminal: false });
+      const done = new Promise<void>((resolve) => {
+        rl.on('close', resolve);
+        void interrupted.then(() => rl.close());
+      });
+      let pending = Promise.resolve();
+      rl.on('line', (line) => {
+        const text = line.trim();
+        if (text === '') return;
+        if (text === '/quit' || text === '/exit') {
+          rl.close();
+          return;
+        }
+        pending = pending.then(async () => {
+          try {
+            const m = await client.send(contact.id, text);
+            out.data({ event: 'sent', ...m });
+            out.line(messageLine(m, name));
+          } catch (err) {
+            out.note(`pigeon: ${describeError(err).message}`);
+          }
+        });
+      });
+      await done;
+      await pending;
+      try {
+        await client.flush(EXIT_FLUSH_MS);
+      } catch (err) {
+        if (!isClientError(err)) throw err;
+        out.note(`${client.outboxSize()} message(s) stay queued and go out the next time pigeon connects.`);
+      }
+      return 0;
+    } finally {
+      await client.close();
+    }
+  },
+};

@@ -1,0 +1,43 @@
+import type { Contact } from '@pigeon/client';
+import type { Command } from '../command.js';
+import { timeoutMs } from '../command.js';
+import { messageJson, messageLine, safeText } from '../format.js';
+import { openInitialized } from '../profile.js';
+
+/** Receipts are a courtesy: wait only briefly for them before exiting. */
+const RECEIPT_FLUSH_MS = 3_000;
+
+export const inboxCommand: Command = {
+  name: 'inbox',
+  summary: 'fetch new messages, print the unread ones, mark them read',
+  help: `Usage: pigeon inbox
+
+Connects, receives everything the relay holds for you, prints your unread messages
+and marks them read.
+
+Options:
+  --timeout SECS   how long to wait for the relay (default 10)`,
+  options: { timeout: { type: 'string' } },
+  positionals: [0, 0],
+  async run({ out, home, values }) {
+    const wait = timeoutMs(values);
+    const client = await openInitialized(home, wait);
+    try {
+      const newContacts: Contact[] = [];
+      client.on('contact', (c) => newContacts.push(c));
+      await client.connect({ timeoutMs: wait });
+      await client.sync(wait);
+      const contacts = new Map<string, Contact>(client.contacts().map((c) => [c.id, c]));
+      const unread = client.unread();
+      out.data({ messages: unread.map((m) => messageJson(m, contacts.get(m.contactId))), newContacts });
+      for (const c of newContacts) out.line(`New contact: ${safeText(c.name)} (${c.pigeonId}) accepted your invite.`);
+      if (unread.length === 0) out.line('No new messages.');
+      for (const m of unread) out.line(messageLine(m, contacts.get(m.contactId)?.name ?? 'unknown'));
+      client.markRead(unread.map((m) => m.id));
+      await client.flush(RECEIPT_FLUSH_MS).catch(() => undefined);
+      return 0;
+    } finally {
+      await client.close();
+    }
+  },
+};

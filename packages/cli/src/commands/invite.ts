@@ -1,0 +1,35 @@
+import type { Command } from '../command.js';
+import { openInitialized } from '../profile.js';
+import { terminalQr } from '../qr.js';
+
+export const inviteCommand: Command = {
+  name: 'invite',
+  summary: 'print an invite link (and its QR code) for someone to add you',
+  help: `Usage: pigeon invite [--no-qr]
+
+Prints a one-time invite link and a QR code. Whoever opens it with \`pigeon accept\`
+becomes your contact. Give it only to the person you mean: it lets them write to you.
+
+Options:
+  --no-qr          do not draw the QR code`,
+  options: { 'no-qr': { type: 'boolean' } },
+  positionals: [0, 0],
+  async run({ out, home, values }) {
+    const client = await openInitialized(home);
+    try {
+      const { link } = await client.createInvite();
+      out.data({ link });
+      out.line('Send this invite link to the person you want to talk to:');
+      out.line();
+      out.line(`  ${link}`);
+      if (!values['no-qr'] && !out.json) {
+        out.line();
+        out.line(await terminalQr(link));
+      }
+      out.line('They run: pigeon accept <link>');
+      return 0;
+    } finally {
+      await client.close();
+    }
+  },
+};

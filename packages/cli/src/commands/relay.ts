@@ -1,0 +1,63 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { jsonLineLogger, silentLogger, startRelayFromArgs } from '@pigeon/relay';
+import type { Command } from '../command.js';
+import { stringOpt } from '../command.js';
+
+export const DEFAULT_RELAY_PORT = 7878;
+
+/** Relay flags passed through to @pigeon/relay's parser. */
+const PASS_THROUGH = ['host', 'ws-path', 'message-ttl-ms', 'durability', 'max-connections-per-address', 'mailbox-max-messages', 'mailbox-max-bytes'];
+
+export const relayCommand: Command = {
+  name: 'relay',
+  summary: 'run a relay (the server people connect through)',
+  help: `Usage: pigeon relay [--port ${DEFAULT_RELAY_PORT}] [--host 127.0.0.1] [--data DIR] [--ws-path /pigeon]
+
+Runs a Pigeon relay and prints the URL to give to \`pigeon init --relay\`. The relay
+stores only sealed envelopes and public keys; it never learns who writes to whom.
+Anything but the WebSocket path looks like an ordinary website. Stop with Ctrl-C.
+
+Options:
+  --port N         TCP port (0 = any free port; default ${DEFAULT_RELAY_PORT})
+  --host ADDR      interface to listen on (default 127.0.0.1; 0.0.0.0 for all)
+  --data DIR       database directory (default: $PIGEON_RELAY_DATA or ~/.pigeon-relay)
+  --ws-path PATH   WebSocket path (default /pigeon)
+  --message-ttl-ms N, --durability full|normal, --max-connections-per-address N,
+  --mailbox-max-messages N, --mailbox-max-bytes N   limits (see docs/relay-api.md)
+  --quiet          no log lines on stderr
+With --json, prints {"event":"listening","url":...,"port":...} once it accepts connections.`,
+  options: {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    data: { type: 'string' },
+    'ws-path': { type: 'string' },
+    'message-ttl-ms': { type: 'string' },
+    durability: { type: 'string' },
+    'max-connections-per-address': { type: 'string' },
+    'mailbox-max-messages': { type: 'string' },
+    'mailbox-max-bytes': { type: 'string' },
+    quiet: { type: 'boolean' },
+  },
+  positionals: [0, 0],
+  async run({ io, out, values, interrupted }) {
+    const data = resolve(stringOpt(values, 'data') ?? io.env.PIGEON_RELAY_DATA ?? join(homedir(), '.pigeon-relay'));
+    const args = ['--port', stringOpt(values, 'port') ?? String(DEFAULT_RELAY_PORT), '--data', data];
+    for (const name of PASS_THROUGH) {
+      const v = stringOpt(values, name);
+      if (v !== undefined) args.push(`--${name}`, v);
+    }
+    const logger = values.quiet ? silentLogger : jsonLineLogger((line) => io.stderr(line));
+    const { relay, address } = await startRelayFromArgs(args, { logger });
+    try {
+      out.data({ event: 'listening', url: address.url, httpUrl: address.httpUrl, host: address.host, port: address.port, dataDir: data });
+      out.line(`Pigeon relay listening on ${address.url}`);
+      out.line(`Data: ${data}`);
+      out.line(`People join with: pigeon init --relay ${address.url}`);
+      await interrupted;
+      return 0;
+    } finally {
+      await relay.stop();
+    }
+  },
+};

@@ -1,0 +1,32 @@
+import type { Contact, StoredMessage } from '@pigeon/client';
+
+export function time(ms: number): string {
+  const d = new Date(ms);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+const STATE_MARK: Record<StoredMessage['state'], string> = {
+  queued: 'queued',
+  sent: 'sent',
+  delivered: 'delivered',
+  failed: 'FAILED',
+};
+
+/** Strips terminal control characters from text that came from someone else. */
+export function safeText(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\uFFFD');
+}
+
+export function messageLine(m: StoredMessage, contactName: string): string {
+  if (m.direction === 'in') return `[${time(m.sentAt)}] ${safeText(contactName)}: ${safeText(m.text)}`;
+  return `[${time(m.sentAt)}] you -> ${safeText(contactName)}: ${safeText(m.text)} (${STATE_MARK[m.state]})`;
+}
+
+export function messageJson(m: StoredMessage, contact: Contact | undefined): Record<string, unknown> {
+  return { ...m, contactName: contact?.name ?? null };
+}
+
+export function contactLine(c: Contact): string {
+  return `${safeText(c.name)}  ${c.pigeonId}${c.verified ? '  (verified)' : ''}`;
+}

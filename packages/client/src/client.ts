@@ -1,0 +1,987 @@
+/**
+ * PigeonClient: the platform-neutral SDK core. The Node entry (index.node.ts) adds `open()`
+ * with SQLite and `ws`; a browser entry will add its own store and socket.
+ *
+ * Invariants (docs: client API, "Receiving" / "Sending"):
+ * - Every ratchet read-modify-write runs in `this.serial`, and its result is committed in ONE
+ *   store transaction together with what it produced (message, outbox rows, consumed prekeys).
+ * - Incoming mail is acked to the relay only after that commit; a redelivery after a crash is
+ *   recognised (DUPLICATE_MESSAGE / seen content id) and only acked again.
+ * - Outgoing envelopes are sealed once, stored with a random relay messageId, and resent as the
+ *   same bytes until the relay acks them, so the relay can deduplicate.
+ * - Sends and bundle fetches use an anonymous connection (sealed sender); the authenticated
+ *   connection only receives.
+ */
+import { RelayError } from '@pigeon/api';
+import type { ChallengeFrame, RelayFrame } from '@pigeon/api';
+import { equalBytes, fromHex, toHex, utf8 } from '@pigeon/crypto';
+import type { CryptoBackend } from '@pigeon/crypto';
+import {
+  ProtocolError,
+  accountIdOf,
+  authMessage,
+  computeSafetyNumber,
+  createAccountKeys,
+  createDeviceKeys,
+  decodeAccountKeys,
+  decodeDeviceCertificate,
+  decodeDeviceKeys,
+  decodeKemPreKey,
+  decodeOneTimePreKey,
+  decodePreKeyBundle,
+  decodeSessionRecord,
+  decodeSignedPreKey,
+  deviceIdOf,
+  encodeAccountKeys,
+  encodeDeviceCertificate,
+  encodeDeviceKeys,
+  encodeKemPreKey,
+  encodeOneTimePreKey,
+  encodeSessionRecord,
+  encodeSignedPreKey,
+  formatPigeonId,
+  formatSafetyNumber,
+  generateKemPreKey,
+  generateOneTimePreKeys,
+  generateSignedPreKey,
+  hasActiveSession,
+  initiateSession,
+  openSealedMessage,
+  sealMessage,
+  sessionDecrypt,
+  sessionEncrypt,
+} from '@pigeon/protocol';
+import type { AccountKeys, DeviceCertificate, DeviceKeys, KemPreKeyPair, PreKeyStore, SessionRecord } from '@pigeon/protocol';
+import { decodeContent, encodeContent } from './content.js';
+import type { Content } from './content.js';
+import { Emitter } from './emitter.js';
+import { ClientError } from './errors.js';
+import { decodeInviteLink, encodeInviteLink } from './invite-link.js';
+import {
+  CONTENT_ID_BYTES,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DELIVERY_TOKEN_BYTES,
+  INVITE_SECRET_BYTES,
+  INVITE_TTL_MS,
+  MAX_NAME_BYTES,
+  MAX_TEXT_BYTES,
+  PREKEY_BATCH,
+  PREKEY_LOW_WATER,
+} from './limits.js';
+import { normalizeRelayUrl } from './relay-url.js';
+import { SerialQueue } from './serial.js';
+import type { ClientStore, ContactRow, IdentityRow, MessageRow, OutboxRow } from './store/types.js';
+import { RelayConnection } from './transport/relay-connection.js';
+import type { ConnectionTuning, PushFrame } from './transport/relay-connection.js';
+import type { SocketFactory } from './transport/socket.js';
+import type { ConnectionState, Contact, Logger, Profile, SafetyNumber, StoredMessage } from './types.js';
+
+/** Relay errors after which resending the same envelope can never succeed. */
+const PERMANENT_SEND_ERRORS = new Set(['UNKNOWN_RECIPIENT', 'BAD_DELIVERY_TOKEN', 'BAD_FRAME', 'FRAME_TOO_LARGE', 'LIMIT_EXCEEDED']);
+/** Outbox entries on the wire at once per pump. */
+export const MAX_SENDS_IN_FLIGHT = 32;
+/** Wait before retrying a send that failed for a transient reason (the relay may say longer). */
+export const SEND_RETRY_MS = 2_000;
+const ONE_TIME_ID_KEY = 'next_one_time_prekey_id';
+const KEM_ID_KEY = 'next_kem_prekey_id';
+
+export interface ClientDeps {
+  readonly store: ClientStore;
+  readonly crypto: CryptoBackend;
+  readonly socketFactory: SocketFactory;
+  readonly now?: () => number;
+  readonly logger?: Logger;
+  /** Transport tuning (tests shorten timeouts and backoff). */
+  readonly connection?: ConnectionTuning;
+  /** Default wait for the relay in init/acceptInvite/connect. */
+  readonly connectTimeoutMs?: number;
+}
+
+interface ClientEvents extends Record<string, unknown> {
+  message: StoredMessage;
+  status: StoredMessage;
+  contact: Contact;
+  connection: ConnectionState;
+  outbox: number;
+  drained: boolean;
+}
+
+interface Keys {
+  readonly account: AccountKeys;
+  readonly device: DeviceKeys;
+  readonly identity: IdentityRow;
+  readonly profile: Profile;
+}
+
+interface SealedFor {
+  readonly rows: OutboxRow[];
+  readonly sessions: { deviceId: string; record: SessionRecord }[];
+}
+
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+
+function toContact(row: ContactRow, pigeonId: string): Contact {
+  return { id: row.id, name: row.name, pigeonId, relayUrl: row.relayUrl, verified: row.verified, addedAt: row.addedAt };
+}
+
+function toStored(row: MessageRow): StoredMessage {
+  return { ...row };
+}
+
+function checkName(name: string, what: string): string {
+  const trimmed = name.trim();
+  if (trimmed.length === 0) throw new ClientError('BAD_ARGUMENT', `${what} must not be empty`);
+  if (utf8.encode(trimmed).length > MAX_NAME_BYTES) throw new ClientError('BAD_ARGUMENT', `${what} is longer than ${MAX_NAME_BYTES} bytes`);
+  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw new ClientError('BAD_ARGUMENT', `${what} contains control characters`);
+  return trimmed;
+}
+
+function errorCode(err: unknown): string {
+  return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'UNKNOWN';
+}
+
+/** Maps transport/relay failures to the client's error model. */
+function asClientError(err: unknown, what: string): Error {
+  if (err instanceof ClientError) return err;
+  if (err instanceof RelayError) return new ClientError('RELAY_REJECTED', `the relay refused ${what}: ${err.code}`, { cause: err });
+  if (err instanceof ProtocolError) return new ClientError('RELAY_REJECTED', `invalid data from the relay during ${what}: ${err.code}`, { cause: err });
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+export class PigeonClient {
+  readonly #store: ClientStore;
+  readonly #crypto: CryptoBackend;
+  readonly #socketFactory: SocketFactory;
+  readonly #now: () => number;
+  readonly #log: Logger;
+  readonly #tuning: ConnectionTuning;
+  readonly #connectTimeoutMs: number;
+  #keys: Keys | null = null;
+  #closed = false;
+  #wantOnline = false;
+  #auth: RelayConnection | null = null;
+  readonly #anon = new Map<string, RelayConnection>();
+  readonly #serial = new SerialQueue();
+  readonly #events = new Emitter<ClientEvents>();
+  readonly #inFlight = new Set<string>();
+  #retryTimer: ReturnType<typeof setTimeout> | null = null;
+  #drained = false;
+  #topUpRunning = false;
+  readonly #pigeonIds = new Map<string, string>();
+
+  constructor(deps: ClientDeps) {
+    this.#store = deps.store;
+    this.#crypto = deps.crypto;
+    this.#socketFactory = deps.socketFactory;
+    this.#now = deps.now ?? Date.now;
+    this.#log = deps.logger ?? (() => undefined);
+    this.#tuning = deps.connection ?? {};
+    this.#connectTimeoutMs = deps.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  }
+
+  /** Builds a client over an already opened store (platform entries wrap this). */
+  static async create(deps: ClientDeps): Promise<PigeonClient> {
+    const client = new PigeonClient(deps);
+    await client.load();
+    return client;
+  }
+
+  /** Reads the identity (if any) from the store. Subclasses call it after construction. */
+  protected async load(): Promise<void> {
+    const identity = this.#store.getIdentity();
+    if (!identity) return;
+    const account = decodeAccountKeys(identity.accountKeys);
+    const device = decodeDeviceKeys(identity.deviceKeys);
+    this.#keys = await this.makeKeys(account, device, identity);
+    for (const c of this.#store.listContacts()) await this.rememberPigeonId(c.id);
+  }
+
+  private async makeKeys(account: AccountKeys, device: DeviceKeys, identity: IdentityRow): Promise<Keys> {
+    const accountId = await accountIdOf(this.#crypto, account.signing.publicKey);
+    const deviceId = await deviceIdOf(this.#crypto, device.signing.publicKey);
+    const profile: Profile = {
+      pigeonId: formatPigeonId(accountId),
+      displayName: identity.displayName,
+      relayUrl: identity.relayUrl,
+      accountId: toHex(accountId),
+      deviceId: toHex(deviceId),
+    };
+    return { account, device, identity, profile };
+  }
+
+  private async rememberPigeonId(contactId: string): Promise<void> {
+    if (!this.#pigeonIds.has(contactId)) this.#pigeonIds.set(contactId, formatPigeonId(fromHex(contactId)));
+  }
+
+  // ---- guards -------------------------------------------------------------------------------
+
+  private open(): void {
+    if (this.#closed) throw new ClientError('CLOSED', 'the client is closed');
+  }
+
+  private keys(): Keys {
+    this.open();
+    if (!this.#keys) throw new ClientError('NOT_INITIALIZED', 'this profile has no identity yet (run init first)');
+    return this.#keys;
+  }
+
+  private contactRow(contactId: string): ContactRow {
+    const row = this.#store.getContact(contactId);
+    if (!row) throw new ClientError('UNKNOWN_CONTACT', 'no such contact');
+    return row;
+  }
+
+  private contactOf(row: ContactRow): Contact {
+    return toContact(row, this.#pigeonIds.get(row.id) ?? formatPigeonId(fromHex(row.id)));
+  }
+
+  // ---- identity -----------------------------------------------------------------------------
+
+  isInitialized(): boolean {
+    this.open();
+    return this.#keys !== null;
+  }
+
+  profile(): Profile {
+    return this.keys().profile;
+  }
+
+  /**
+   * Creates the account and device keys and prekeys, registers the device at the relay, uploads
+   * the prekeys and a fresh delivery token, and only then stores the identity (a failed init
+   * leaves the profile uninitialised, so it can simply be retried).
+   */
+  async init(args: { relayUrl: string; displayName: string }): Promise<Profile> {
+    this.open();
+    if (this.#keys) throw new ClientError('ALREADY_INITIALIZED', 'this profile already has an identity');
+    const relayUrl = normalizeRelayUrl(args.relayUrl);
+    const displayName = checkName(args.displayName, 'display name');
+    const c = this.#crypto;
+    const now = this.#now();
+    const account = await createAccountKeys(c);
+    const device = await createDeviceKeys(c, account, now);
+    const signed = await generateSignedPreKey(c, device, 1, now);
+    const oneTime = await generateOneTimePreKeys(c, 1, PREKEY_BATCH);
+    const kems: KemPreKeyPair[] = [];
+    for (let id = 1; id <= PREKEY_BATCH; id++) kems.push(await generateKemPreKey(c, device, id, false, now));
+    const lastResort = await generateKemPreKey(c, device, PREKEY_BATCH + 1, true, now);
+    const deliveryToken = c.randomBytes(DELIVERY_TOKEN_BYTES);
+
+    const conn = new RelayConnection({
+      ...this.#tuning,
+      url: relayUrl,
+      label: 'register',
+      socketFactory: this.#socketFactory,
+      logger: this.#log,
+      handshake: async (cx, challenge) => {
+        const signature = await c.ed25519Sign(device.signing.secretKey, authMessage(challenge.nonce));
+        expectOk(await cx.request({ type: 'register', certificate: encodeDeviceCertificate(device.certificate), signature }), 'register');
+        expectOk(
+          await cx.request({
+            type: 'upload_prekeys',
+            signedPreKey: { id: signed.id, publicKey: signed.keyPair.publicKey, signature: signed.signature },
+            kemLastResortPreKey: { id: lastResort.id, publicKey: lastResort.keyPair.publicKey, signature: lastResort.signature },
+            oneTimePreKeys: oneTime.map((k) => ({ id: k.id, publicKey: k.keyPair.publicKey })),
+            kemOneTimePreKeys: kems.map((k) => ({ id: k.id, publicKey: k.keyPair.publicKey, signature: k.signature })),
+          }),
+          'upload_prekeys',
+        );
+        expectOk(await cx.request({ type: 'set_delivery_tokens', add: [deliveryToken], remove: [] }), 'set_delivery_tokens');
+      },
+    });
+    conn.start();
+    try {
+      await conn.waitConnected(this.#connectTimeoutMs);
+    } catch (err) {
+      throw asClientError(err, 'registration');
+    } finally {
+      conn.stop();
+    }
+
+    const identity: IdentityRow = {
+      accountKeys: encodeAccountKeys(account),
+      deviceKeys: encodeDeviceKeys(device),
+      displayName,
+      relayUrl,
+      deliveryToken,
+      createdAt: now,
+    };
+    this.#store.transaction(() => {
+      this.#store.putIdentity(identity);
+      this.#store.putPreKey('signed', signed.id, encodeSignedPreKey(signed));
+      for (const k of oneTime) this.#store.putPreKey('one_time', k.id, encodeOneTimePreKey(k));
+      for (const k of kems) this.#store.putPreKey('kem', k.id, encodeKemPreKey(k));
+      this.#store.putPreKey('kem', lastResort.id, encodeKemPreKey(lastResort));
+      this.#store.setState(ONE_TIME_ID_KEY, String(PREKEY_BATCH + 1));
+      this.#store.setState(KEM_ID_KEY, String(PREKEY_BATCH + 2));
+    });
+    this.#keys = await this.makeKeys(account, device, identity);
+    this.#log('client.initialized');
+    return this.#keys.profile;
+  }
+
+  // ---- invites and contacts -----------------------------------------------------------------
+
+  async createInvite(): Promise<{ link: string }> {
+    const k = this.keys();
+    const secret = this.#crypto.randomBytes(INVITE_SECRET_BYTES);
+    this.#store.putInvite(toHex(secret), this.#now());
+    const link = encodeInviteLink({
+      relayUrl: k.identity.relayUrl,
+      accountKey: k.account.signing.publicKey,
+      deliveryToken: k.identity.deliveryToken,
+      displayName: k.identity.displayName,
+      inviteSecret: secret,
+    });
+    return { link };
+  }
+
+  /**
+   * Fetches the inviter's bundles (anonymously, with the token from the link), starts a session
+   * with each of their devices, stores the contact and queues an introduction that carries our
+   * name, token, relay and the invite secret.
+   */
+  async acceptInvite(link: string, options: { name?: string } = {}): Promise<Contact> {
+    const k = this.keys();
+    const invite = decodeInviteLink(link);
+    if (equalBytes(invite.accountKey, k.account.signing.publicKey)) throw new ClientError('BAD_LINK', 'this is your own invite link');
+    const name = options.name !== undefined ? checkName(options.name, 'contact name') : checkName(invite.displayName || 'contact', 'contact name');
+    const contactId = toHex(await accountIdOf(this.#crypto, invite.accountKey));
+    return this.#serial.run(async () => {
+      this.open();
+      const bundles = await this.fetchBundles(invite.relayUrl, fromHex(contactId), invite.deliveryToken);
+      const existing = this.#store.getContact(contactId);
+      const row: ContactRow = {
+        id: contactId,
+        name: options.name !== undefined || !existing ? name : existing.name,
+        accountKey: invite.accountKey,
+        relayUrl: invite.relayUrl,
+        deliveryToken: invite.deliveryToken,
+        verified: existing?.verified ?? false,
+        addedAt: existing?.addedAt ?? this.#now(),
+      };
+      const devices: { deviceId: string; certificate: DeviceCertificate; record: SessionRecord }[] = [];
+      for (const bytes of bundles) {
+        try {
+          const bundle = decodePreKeyBundle(bytes);
+          if (!equalBytes(bundle.certificate.accountKey, invite.accountKey)) continue;
+          const deviceId = toHex(await deviceIdOf(this.#crypto, bundle.certificate.deviceSigningKey));
+          const stored = this.#store.getSession(deviceId);
+          const record = await initiateSession(this.#crypto, k.device, stored ? decodeSessionRecord(stored) : undefined, bundle, this.#now());
+          devices.push({ deviceId, certificate: bundle.certificate, record });
+        } catch (err) {
+          this.#log('invite.bad_bundle', { code: errorCode(err) });
+        }
+      }
+      if (devices.length === 0) throw new ClientError('RELAY_REJECTED', 'the relay returned no usable key bundle for this contact');
+      const intro: Content = {
+        type: 'introduction',
+        id: this.#crypto.randomBytes(CONTENT_ID_BYTES),
+        sentAt: this.#now(),
+        displayName: k.identity.displayName,
+        deliveryToken: k.identity.deliveryToken,
+        relayUrl: k.identity.relayUrl,
+        inviteSecret: invite.inviteSecret,
+      };
+      const plaintext = encodeContent(intro);
+      const sealed: SealedFor = { rows: [], sessions: [] };
+      for (const d of devices) {
+        const out = await this.sealToDevice(row, d.deviceId, d.certificate, d.record, plaintext, null);
+        sealed.rows.push(out.row);
+        sealed.sessions.push({ deviceId: d.deviceId, record: out.record });
+      }
+      this.#store.transaction(() => {
+        this.#store.putContact(row);
+        for (const d of devices) {
+          this.#store.putContactDevice({ contactId, deviceId: d.deviceId, certificate: encodeDeviceCertificate(d.certificate) });
+        }
+        this.commitSealed(contactId, sealed);
+      });
+      await this.rememberPigeonId(contactId);
+      this.#log('invite.accepted', { devices: devices.length });
+      this.pumpOutbox();
+      return this.contactOf(row);
+    });
+  }
+
+  contacts(): Contact[] {
+    this.keys();
+    return this.#store.listContacts().map((r) => this.contactOf(r));
+  }
+
+  /** Matches a contact id (hex), a Pigeon ID, or a name (case-insensitive). */
+  findContact(nameOrId: string): Contact {
+    this.keys();
+    const query = nameOrId.trim();
+    if (query.length === 0) throw new ClientError('UNKNOWN_CONTACT', 'no contact name given');
+    const all = this.#store.listContacts();
+    const byId = all.find((c) => c.id === query.toLowerCase());
+    if (byId) return this.contactOf(byId);
+    const squash = (s: string) => s.replace(/[\s-]/g, '').toLowerCase();
+    const byPigeonId = all.filter((c) => squash(this.contactOf(c).pigeonId) === squash(query));
+    if (byPigeonId.length === 1) return this.contactOf(byPigeonId[0]!);
+    const byName = all.filter((c) => c.name.toLowerCase() === query.toLowerCase());
+    if (byName.length === 1) return this.contactOf(byName[0]!);
+    if (byName.length > 1) throw new ClientError('AMBIGUOUS_CONTACT', `more than one contact is called "${query}"; use the Pigeon ID`);
+    throw new ClientError('UNKNOWN_CONTACT', `no contact called "${query}"`);
+  }
+
+  renameContact(contactId: string, name: string): Contact {
+    this.keys();
+    const row = this.contactRow(contactId);
+    const next = { ...row, name: checkName(name, 'contact name') };
+    this.#store.putContact(next);
+    return this.contactOf(next);
+  }
+
+  async safetyNumber(contactId: string): Promise<SafetyNumber> {
+    const k = this.keys();
+    const row = this.contactRow(contactId);
+    const sn = await computeSafetyNumber(this.#crypto, { accountKey: k.account.signing.publicKey }, { accountKey: row.accountKey });
+    return { digits: sn.digits, display: formatSafetyNumber(sn.digits), qrPayload: sn.qrPayload };
+  }
+
+  setVerified(contactId: string, verified: boolean): void {
+    this.keys();
+    const row = this.contactRow(contactId);
+    this.#store.putContact({ ...row, verified });
+  }
+
+  // ---- messages -----------------------------------------------------------------------------
+
+  /** Seals the message for every device of the contact and stores message + outbox in one transaction. */
+  async send(contactId: string, text: string): Promise<StoredMessage> {
+    this.keys();
+    const contact = this.#store.getContact(contactId) ?? this.contactRow(this.findContact(contactId).id);
+    if (text.length === 0) throw new ClientError('BAD_ARGUMENT', 'message is empty');
+    if (utf8.encode(text).length > MAX_TEXT_BYTES) throw new ClientError('MESSAGE_TOO_LONG', `message is longer than ${MAX_TEXT_BYTES} bytes`);
+    return this.#serial.run(async () => {
+      this.open();
+      const id = this.#crypto.randomBytes(CONTENT_ID_BYTES);
+      const sentAt = this.#now();
+      const sealed = await this.sealForContact(contact, { type: 'text', id, sentAt, text }, toHex(id));
+      const message: MessageRow = {
+        id: toHex(id),
+        contactId: contact.id,
+        direction: 'out',
+        text,
+        sentAt,
+        receivedAt: null,
+        state: 'queued',
+        read: true,
+      };
+      this.#store.transaction(() => {
+        this.#store.insertMessage(message);
+        this.commitSealed(contact.id, sealed);
+      });
+      this.#events.emit('outbox', this.#store.countOutbox());
+      this.pumpOutbox();
+      return toStored(message);
+    });
+  }
+
+  messages(contactId: string, options: { limit?: number } = {}): StoredMessage[] {
+    this.keys();
+    if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 0)) {
+      throw new ClientError('BAD_ARGUMENT', 'limit must be a non-negative integer');
+    }
+    return this.#store.listMessages(contactId, options.limit).map(toStored);
+  }
+
+  unread(): StoredMessage[] {
+    this.keys();
+    return this.#store.listUnread().map(toStored);
+  }
+
+  markRead(messageIds: string[]): void {
+    this.keys();
+    this.#store.markRead(messageIds);
+  }
+
+  outboxSize(): number {
+    this.keys();
+    return this.#store.countOutbox();
+  }
+
+  // ---- connection ---------------------------------------------------------------------------
+
+  connectionState(): ConnectionState {
+    return this.#auth?.state() ?? 'offline';
+  }
+
+  /** Starts both connections (kept up with backoff until close) and waits for the authenticated one. */
+  async connect(options: { timeoutMs?: number } = {}): Promise<void> {
+    const k = this.keys();
+    this.#wantOnline = true;
+    if (!this.#auth) {
+      this.#auth = new RelayConnection({
+        ...this.#tuning,
+        url: k.identity.relayUrl,
+        label: 'auth',
+        socketFactory: this.#socketFactory,
+        logger: this.#log,
+        handshake: (conn, challenge) => this.authenticate(conn, challenge),
+        onPush: (frame) => this.onPush(frame),
+        onState: (state) => {
+          this.#events.emit('connection', state);
+          if (state === 'connected') void this.topUpPreKeys();
+        },
+      });
+      this.#auth.start();
+    }
+    this.anon(k.identity.relayUrl);
+    this.pumpOutbox();
+    await this.#auth.waitConnected(options.timeoutMs ?? this.#connectTimeoutMs);
+  }
+
+  /** Resolves when the outbox is empty (every envelope acknowledged by its relay). */
+  flush(timeoutMs = this.#connectTimeoutMs): Promise<void> {
+    this.keys();
+    if (this.#store.countOutbox() === 0) return Promise.resolve();
+    // Asking for a flush is asking to send: dial the relays the queued envelopes go to.
+    this.#wantOnline = true;
+    this.pumpOutbox();
+    return this.waitFor('outbox', () => this.#store.countOutbox() === 0, timeoutMs, () => {
+      const n = this.#store.countOutbox();
+      const connected = [...this.#anon.values()].some((c) => c.state() === 'connected');
+      return connected
+        ? new ClientError('TIMEOUT', `${n} message(s) still waiting for the relay`)
+        : new ClientError('RELAY_UNREACHABLE', `the relay is unreachable; ${n} message(s) stay queued`);
+    });
+  }
+
+  /** Resolves when the relay's backlog for this device has been received and processed. */
+  sync(timeoutMs = this.#connectTimeoutMs): Promise<void> {
+    this.keys();
+    if (!this.#auth) return Promise.reject(new ClientError('RELAY_UNREACHABLE', 'not connected (call connect first)'));
+    return this.waitFor('drained', () => this.#drained, timeoutMs, () =>
+      this.connectionState() === 'connected'
+        ? new ClientError('TIMEOUT', 'the relay did not finish sending the backlog in time')
+        : new ClientError('RELAY_UNREACHABLE', 'the relay is unreachable'),
+    );
+  }
+
+  private waitFor(event: 'outbox' | 'drained', done: () => boolean, timeoutMs: number, onTimeout: () => ClientError): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let offEvent = (): void => undefined;
+      let offClosed = (): void => undefined;
+      const finish = (err?: Error) => {
+        clearTimeout(timer);
+        offEvent();
+        offClosed();
+        if (err) reject(err);
+        else resolve();
+      };
+      const timer = setTimeout(() => finish(onTimeout()), timeoutMs);
+      offEvent = this.#events.on(event, () => {
+        if (this.#closed) finish(new ClientError('CLOSED', 'the client was closed'));
+        else if (done()) finish();
+      });
+      offClosed = this.#events.on('connection', () => {
+        if (this.#closed) finish(new ClientError('CLOSED', 'the client was closed'));
+      });
+      if (done()) finish();
+    });
+  }
+
+  on(event: 'message', fn: (m: StoredMessage) => void): () => void;
+  on(event: 'status', fn: (m: StoredMessage) => void): () => void;
+  on(event: 'contact', fn: (c: Contact) => void): () => void;
+  on(event: 'connection', fn: (s: ConnectionState) => void): () => void;
+  on(event: 'message' | 'status' | 'contact' | 'connection', fn: (value: never) => void): () => void {
+    return this.#events.on(event, fn as (value: unknown) => void);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#auth?.stop();
+    for (const c of this.#anon.values()) c.stop();
+    this.#events.emit('outbox', 0);
+    this.#events.emit('drained', false);
+    this.#events.emit('connection', 'offline');
+    await this.#serial.idle();
+    this.#events.clear();
+    this.#store.close();
+  }
+
+  /** Never lets key material out through JSON.stringify. */
+  toJSON(): unknown {
+    return { type: 'PigeonClient', profile: this.#keys?.profile ?? null, closed: this.#closed };
+  }
+
+  [INSPECT](): unknown {
+    return this.toJSON();
+  }
+
+  // ---- internals: relay sessions -------------------------------------------------------------
+
+  private async authenticate(conn: RelayConnection, challenge: ChallengeFrame): Promise<void> {
+    const k = this.keys();
+    this.#drained = false;
+    const signature = await this.#crypto.ed25519Sign(k.device.signing.secretKey, authMessage(challenge.nonce));
+    expectOk(await conn.request({ type: 'auth', deviceId: fromHex(k.profile.deviceId), signature }), 'auth');
+  }
+
+  private anon(url: string): RelayConnection {
+    let conn = this.#anon.get(url);
+    if (!conn) {
+      conn = new RelayConnection({
+        ...this.#tuning,
+        url,
+        label: 'anon',
+        socketFactory: this.#socketFactory,
+        logger: this.#log,
+        onState: (state) => {
+          if (state === 'connected') this.pumpOutbox();
+        },
+      });
+      this.#anon.set(url, conn);
+      conn.start();
+    }
+    return conn;
+  }
+
+  private async fetchBundles(url: string, accountId: Uint8Array, deliveryToken: Uint8Array): Promise<readonly Uint8Array[]> {
+    const conn = this.anon(url);
+    try {
+      await conn.waitConnected(this.#connectTimeoutMs);
+      const reply = await conn.request({ type: 'fetch_bundles', accountId, deliveryToken });
+      if (reply.type !== 'bundles') throw new ClientError('RELAY_REJECTED', `unexpected ${reply.type} reply to fetch_bundles`);
+      return reply.bundles;
+    } catch (err) {
+      throw asClientError(err, 'the key bundle request');
+    }
+  }
+
+  /** Keeps enough one-time prekeys at the relay; private halves are stored before the upload. */
+  private async topUpPreKeys(): Promise<void> {
+    const conn = this.#auth;
+    if (!conn || this.#topUpRunning || this.#closed) return;
+    this.#topUpRunning = true;
+    try {
+      const k = this.keys();
+      const status = await conn.request({ type: 'prekey_status' });
+      if (status.type !== 'prekey_status_result') return;
+      const needOneTime = status.oneTimePreKeys < PREKEY_LOW_WATER ? PREKEY_BATCH - status.oneTimePreKeys : 0;
+      const needKem = status.kemOneTimePreKeys < PREKEY_LOW_WATER ? PREKEY_BATCH - status.kemOneTimePreKeys : 0;
+      if (needOneTime === 0 && needKem === 0) return;
+      const firstOneTime = Number(this.#store.getState(ONE_TIME_ID_KEY) ?? '1');
+      const firstKem = Number(this.#store.getState(KEM_ID_KEY) ?? '1');
+      const oneTime = needOneTime > 0 ? await generateOneTimePreKeys(this.#crypto, firstOneTime, needOneTime) : [];
+      const kems: KemPreKeyPair[] = [];
+      for (let i = 0; i < needKem; i++) kems.push(await generateKemPreKey(this.#crypto, k.device, firstKem + i, false, this.#now()));
+      this.#store.transaction(() => {
+        for (const p of oneTime) this.#store.putPreKey('one_time', p.id, encodeOneTimePreKey(p));
+        for (const p of kems) this.#store.putPreKey('kem', p.id, encodeKemPreKey(p));
+        this.#store.setState(ONE_TIME_ID_KEY, String(firstOneTime + needOneTime));
+        this.#store.setState(KEM_ID_KEY, String(firstKem + needKem));
+      });
+      expectOk(
+        await conn.request({
+          type: 'upload_prekeys',
+          signedPreKey: null,
+          kemLastResortPreKey: null,
+          oneTimePreKeys: oneTime.map((p) => ({ id: p.id, publicKey: p.keyPair.publicKey })),
+          kemOneTimePreKeys: kems.map((p) => ({ id: p.id, publicKey: p.keyPair.publicKey, signature: p.signature })),
+        }),
+        'upload_prekeys',
+      );
+      this.#log('prekeys.topped_up', { oneTime: needOneTime, kem: needKem });
+    } catch (err) {
+      this.#log('prekeys.top_up_failed', { code: errorCode(err) });
+    } finally {
+      this.#topUpRunning = false;
+    }
+  }
+
+  // ---- internals: sending --------------------------------------------------------------------
+
+  private async sealToDevice(
+    contact: ContactRow,
+    deviceId: string,
+    certificate: DeviceCertificate,
+    record: SessionRecord,
+    plaintext: Uint8Array,
+    messageId: string | null,
+  ): Promise<{ row: OutboxRow; record: SessionRecord }> {
+    const k = this.keys();
+    const now = this.#now();
+    const encrypted = await sessionEncrypt(this.#crypto, record, plaintext, now);
+    const envelope = await sealMessage(this.#crypto, k.device, certificate, encrypted.message);
+    const row: OutboxRow = {
+      relayMessageId: toHex(this.#crypto.randomBytes(16)),
+      messageId,
+      contactId: contact.id,
+      recipientDeviceId: deviceId,
+      relayUrl: contact.relayUrl,
+      deliveryToken: contact.deliveryToken,
+      envelope,
+      createdAt: now,
+    };
+    return { row, record: encrypted.record };
+  }
+
+  /** Seals content for every device of the contact that has an active session (fetching bundles if none has). Runs in #serial. */
+  private async sealForContact(contact: ContactRow, content: Content, messageId: string | null): Promise<SealedFor> {
+    const plaintext = encodeContent(content);
+    const attempt = async (): Promise<SealedFor> => {
+      const sealed: SealedFor = { rows: [], sessions: [] };
+      for (const d of this.#store.listContactDevices(contact.id)) {
+        const stored = this.#store.getSession(d.deviceId);
+        const record = stored ? decodeSessionRecord(stored) : undefined;
+        if (!record || !hasActiveSession(record)) continue;
+        const out = await this.sealToDevice(contact, d.deviceId, decodeDeviceCertificate(d.certificate), record, plaintext, messageId);
+        sealed.rows.push(out.row);
+        sealed.sessions.push({ deviceId: d.deviceId, record: out.record });
+      }
+      return sealed;
+    };
+    const first = await attempt();
+    if (first.rows.length > 0) return first;
+    await this.establishSessions(contact);
+    const second = await attempt();
+    if (second.rows.length === 0) throw new ClientError('RELAY_REJECTED', 'no device of this contact can be reached');
+    return second;
+  }
+
+  /** Starts sessions with every device of a contact from fresh bundles (needs the relay). Runs in #serial. */
+  private async establishSessions(contact: ContactRow): Promise<void> {
+    const k = this.keys();
+    const bundles = await this.fetchBundles(contact.relayUrl, fromHex(contact.id), contact.deliveryToken);
+    for (const bytes of bundles) {
+      try {
+        const bundle = decodePreKeyBundle(bytes);
+        if (!equalBytes(bundle.certificate.accountKey, contact.accountKey)) continue;
+        const deviceId = toHex(await deviceIdOf(this.#crypto, bundle.certificate.deviceSigningKey));
+        const stored = this.#store.getSession(deviceId);
+        const record = await initiateSession(this.#crypto, k.device, stored ? decodeSessionRecord(stored) : undefined, bundle, this.#now());
+        this.#store.transaction(() => {
+          this.#store.putContactDevice({ contactId: contact.id, deviceId, certificate: encodeDeviceCertificate(bundle.certificate) });
+          this.#store.putSession(deviceId, contact.id, encodeSessionRecord(record));
+        });
+      } catch (err) {
+        this.#log('session.bad_bundle', { code: errorCode(err) });
+      }
+    }
+  }
+
+  /** Must run inside a store transaction. */
+  private commitSealed(contactId: string, sealed: SealedFor): void {
+    for (const s of sealed.sessions) this.#store.putSession(s.deviceId, contactId, encodeSessionRecord(s.record));
+    for (const row of sealed.rows) this.#store.putOutbox(row);
+  }
+
+  /** Sends every outbox entry whose relay connection is up; safe to call any time. */
+  private pumpOutbox(): void {
+    if (this.#closed || !this.#keys) return;
+    for (const row of this.#store.listOutbox()) {
+      if (this.#inFlight.size >= MAX_SENDS_IN_FLIGHT) return;
+      if (this.#inFlight.has(row.relayMessageId)) continue;
+      if (!this.#wantOnline && !this.#anon.has(row.relayUrl)) continue;
+      const conn = this.anon(row.relayUrl);
+      if (conn.state() !== 'connected') continue;
+      this.#inFlight.add(row.relayMessageId);
+      conn
+        .request({
+          type: 'send',
+          messageId: fromHex(row.relayMessageId),
+          recipientDeviceId: fromHex(row.recipientDeviceId),
+          deliveryToken: row.deliveryToken,
+          envelope: row.envelope,
+        })
+        .then(
+          () => this.onSendSettled(row, null),
+          (err: unknown) => this.onSendSettled(row, err),
+        );
+    }
+  }
+
+  private onSendSettled(row: OutboxRow, err: unknown): void {
+    this.#inFlight.delete(row.relayMessageId);
+    if (this.#closed) return;
+    const permanent = err instanceof RelayError && PERMANENT_SEND_ERRORS.has(err.code);
+    if (err && !permanent) {
+      this.#log('outbox.retry', { code: errorCode(err) });
+      const wait = err instanceof RelayError && err.retryAfterMs > 0 ? err.retryAfterMs : SEND_RETRY_MS;
+      if (!this.#retryTimer) {
+        this.#retryTimer = setTimeout(() => {
+          this.#retryTimer = null;
+          this.pumpOutbox();
+        }, wait);
+      }
+      return;
+    }
+    if (permanent) this.#log('outbox.rejected', { code: errorCode(err) });
+    let changed: MessageRow | undefined;
+    this.#store.transaction(() => {
+      this.#store.deleteOutbox(row.relayMessageId);
+      if (row.messageId === null) return;
+      const message = this.#store.getMessage(row.messageId);
+      if (!message) return;
+      if (permanent && message.state !== 'delivered') {
+        this.#store.setMessageState(message.id, 'failed');
+        changed = { ...message, state: 'failed' };
+      } else if (message.state === 'queued' && this.#store.countOutbox(message.id) === 0) {
+        this.#store.setMessageState(message.id, 'sent');
+        changed = { ...message, state: 'sent' };
+      }
+    });
+    if (changed) this.#events.emit('status', toStored(changed), this.listenerError);
+    this.#events.emit('outbox', this.#store.countOutbox());
+    this.pumpOutbox();
+  }
+
+  private readonly listenerError = (err: unknown): void => {
+    this.#log('listener.threw', { name: err instanceof Error ? err.name : 'unknown' });
+  };
+
+  // ---- internals: receiving ------------------------------------------------------------------
+
+  private onPush(frame: PushFrame): void {
+    if (frame.type === 'queue_empty') {
+      void this.#serial.run(async () => {
+        this.#drained = true;
+        this.#events.emit('drained', true);
+        void this.topUpPreKeys();
+      });
+      return;
+    }
+    this.#serial.run(() => this.receive(frame.messageId, frame.envelope)).catch((err: unknown) => {
+      this.#log('inbox.failed', { code: errorCode(err) });
+    });
+  }
+
+  private readonly preKeyStore: PreKeyStore = {
+    signedPreKey: async (id) => {
+      const b = this.#store.getPreKey('signed', id);
+      return b ? decodeSignedPreKey(b) : undefined;
+    },
+    oneTimePreKey: async (id) => {
+      const b = this.#store.getPreKey('one_time', id);
+      return b ? decodeOneTimePreKey(b) : undefined;
+    },
+    kemPreKey: async (id) => {
+      const b = this.#store.getPreKey('kem', id);
+      return b ? decodeKemPreKey(b) : undefined;
+    },
+  };
+
+  private async ack(relayMessageId: Uint8Array): Promise<void> {
+    try {
+      expectOk(await this.#auth!.request({ type: 'ack', messageIds: [relayMessageId] }), 'ack');
+    } catch (err) {
+      // The relay will deliver it again; the seen-id check makes that harmless.
+      this.#log('inbox.ack_failed', { code: errorCode(err) });
+    }
+  }
+
+  /** One `deliver`: open, decrypt, commit, ack, emit, receipt. Runs in #serial. */
+  private async receive(relayMessageId: Uint8Array, envelope: Uint8Array): Promise<void> {
+    if (this.#closed) return;
+    const k = this.keys();
+    const now = this.#now();
+    let opened: Awaited<ReturnType<typeof openSealedMessage>>;
+    try {
+      opened = await openSealedMessage(this.#crypto, k.device, envelope, now);
+    } catch (err) {
+      this.#log('inbox.undecryptable', { code: errorCode(err) });
+      return this.ack(relayMessageId);
+    }
+    const sender = opened.sender;
+    const contactId = toHex(await accountIdOf(this.#crypto, sender.accountKey));
+    const deviceId = toHex(await deviceIdOf(this.#crypto, sender.deviceSigningKey));
+    const contact = this.#store.getContact(contactId);
+    const stored = this.#store.getSession(deviceId);
+    let result: Awaited<ReturnType<typeof sessionDecrypt>>;
+    try {
+      result = await sessionDecrypt(this.#crypto, k.device, stored ? decodeSessionRecord(stored) : undefined, this.preKeyStore, sender, opened.message, now);
+    } catch (err) {
+      this.#log(errorCode(err) === 'DUPLICATE_MESSAGE' ? 'inbox.duplicate' : 'inbox.decrypt_failed', { code: errorCode(err) });
+      return this.ack(relayMessageId);
+    }
+    let content: Content | null = null;
+    try {
+      content = decodeContent(result.plaintext);
+    } catch (err) {
+      this.#log('inbox.bad_content', { code: errorCode(err) });
+    }
+
+    let newContact: ContactRow | null = null;
+    if (!contact) {
+      // Strangers get exactly one thing through: an introduction carrying one of our invite secrets.
+      if (content?.type !== 'introduction') {
+        this.#log('inbox.unknown_sender_dropped');
+        return this.ack(relayMessageId);
+      }
+      const createdAt = this.#store.getInvite(toHex(content.inviteSecret));
+      if (createdAt === undefined || now - createdAt > INVITE_TTL_MS) {
+        this.#log('inbox.bad_invite_secret');
+        return this.ack(relayMessageId);
+      }
+      let name: string;
+      let relayUrl: string;
+      try {
+        name = checkName(content.displayName || 'contact', 'contact name');
+        relayUrl = normalizeRelayUrl(content.relayUrl);
+      } catch {
+        this.#log('inbox.bad_introduction');
+        return this.ack(relayMessageId);
+      }
+      newContact = { id: contactId, name, accountKey: sender.accountKey, relayUrl, deliveryToken: content.deliveryToken, verified: false, addedAt: now };
+    }
+
+    let newMessage: MessageRow | null = null;
+    const delivered: MessageRow[] = [];
+    this.#store.transaction(() => {
+      if (newContact && content?.type === 'introduction') {
+        this.#store.putContact(newContact);
+        this.#store.deleteInvite(toHex(content.inviteSecret));
+      }
+      this.#store.putContactDevice({ contactId, deviceId, certificate: encodeDeviceCertificate(sender) });
+      this.#store.putSession(deviceId, contactId, encodeSessionRecord(result.record));
+      if (result.consumed.oneTimePreKeyId !== null) this.#store.deletePreKey('one_time', result.consumed.oneTimePreKeyId);
+      if (result.consumed.kemOneTimePreKeyId !== null) this.#store.deletePreKey('kem', result.consumed.kemOneTimePreKeyId);
+      if (!content || !this.#store.markSeen(toHex(content.id), now)) return;
+      if (content.type === 'text') {
+        newMessage = { id: toHex(content.id), contactId, direction: 'in', text: content.text, sentAt: content.sentAt, receivedAt: now, state: 'delivered', read: false };
+        this.#store.insertMessage(newMessage);
+      } else if (content.type === 'receipt') {
+        for (const id of content.ids) {
+          const m = this.#store.getMessage(toHex(id));
+          if (!m || m.direction !== 'out' || m.contactId !== contactId || m.state === 'delivered') continue;
+          this.#store.setMessageState(m.id, 'delivered');
+          delivered.push({ ...m, state: 'delivered' });
+        }
+      }
+    });
+    await this.ack(relayMessageId);
+
+    if (newContact) {
+      await this.rememberPigeonId(contactId);
+      this.#log('invite.used');
+      this.#events.emit('contact', this.contactOf(newContact), this.listenerError);
+    }
+    const received = newMessage as MessageRow | null;
+    if (received) this.#events.emit('message', toStored(received), this.listenerError);
+    for (const m of delivered) this.#events.emit('status', toStored(m), this.listenerError);
+    if (received) await this.queueReceipt(contactId, [fromHex(received.id)]);
+  }
+
+  private async queueReceipt(contactId: string, ids: Uint8Array[]): Promise<void> {
+    try {
+      const contact = this.contactRow(contactId);
+      const sealed = await this.sealForContact(contact, { type: 'receipt', id: this.#crypto.randomBytes(CONTENT_ID_BYTES), sentAt: this.#now(), ids }, null);
+      this.#store.transaction(() => this.commitSealed(contactId, sealed));
+      this.#events.emit('outbox', this.#store.countOutbox());
+      this.pumpOutbox();
+    } catch (err) {
+      this.#log('receipt.failed', { code: errorCode(err) });
+    }
+  }
+}
+
+function expectOk(frame: RelayFrame, what: string): void {
+  if (frame.type !== 'ok') throw new ClientError('RELAY_REJECTED', `unexpected ${frame.type} reply to ${what}`);
+}

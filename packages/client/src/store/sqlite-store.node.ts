@@ -1,0 +1,282 @@
+/**
+ * The Node ClientStore: one SQLite file (better-sqlite3, WAL), created with mode 0600
+ * because it holds private keys. Schema: ./sqlite-migrations.ts.
+ */
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { ClientError } from '../errors.js';
+import type { DeliveryState } from '../types.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './sqlite-migrations.js';
+import type {
+  ClientStore,
+  ContactDeviceRow,
+  ContactRow,
+  IdentityRow,
+  MessageRow,
+  OutboxRow,
+  PreKeyKind,
+} from './types.js';
+
+type Row = Record<string, unknown>;
+
+const bytes = (v: unknown): Uint8Array => new Uint8Array(v as Buffer);
+const buf = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
+/** Applies migrations above the current user_version, up to `target` (tests stop early). */
+export function migrate(db: Database.Database, target = SCHEMA_VERSION): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new ClientError('STORE_ERROR', `database schema ${current} is newer than this version of Pigeon (${SCHEMA_VERSION})`);
+  }
+  for (const m of MIGRATIONS) {
+    if (m.version <= current || m.version > target) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+  }
+}
+
+function restrictFile(path: string): void {
+  if (existsSync(path)) chmodSync(path, 0o600);
+}
+
+export interface SqliteStoreOptions {
+  /** Stop at this schema version (migration tests only). */
+  readonly schemaVersion?: number;
+}
+
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteClientStore {
+  if (path !== ':memory:') {
+    // Create the file ourselves so it never exists with a wider mode.
+    closeSync(openSync(path, 'a', 0o600));
+    restrictFile(path);
+  }
+  let db: Database.Database;
+  try {
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    migrate(db, options.schemaVersion);
+  } catch (cause) {
+    if (cause instanceof ClientError) throw cause;
+    throw new ClientError('STORE_ERROR', `cannot open the profile database: ${(cause as Error).message}`, { cause });
+  }
+  if (path !== ':memory:') {
+    restrictFile(`${path}-wal`);
+    restrictFile(`${path}-shm`);
+  }
+  return new SqliteClientStore(db);
+}
+
+export class SqliteClientStore implements ClientStore {
+  private readonly statements = new Map<string, Database.Statement>();
+  constructor(readonly db: Database.Database) {}
+
+  private prepare(sql: string): Database.Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  transaction<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    return this.db.transaction(fn)();
+  }
+
+  private get(sql: string, ...params: unknown[]): Row | undefined {
+    return this.prepare(sql).get(...params) as Row | undefined;
+  }
+  private all(sql: string, ...params: unknown[]): Row[] {
+    return this.prepare(sql).all(...params) as Row[];
+  }
+  private run(sql: string, ...params: unknown[]): number {
+    return this.prepare(sql).run(...params).changes;
+  }
+
+  getIdentity(): IdentityRow | undefined {
+    const r = this.get('SELECT * FROM identity WHERE id = 1');
+    if (!r) return undefined;
+    return {
+      accountKeys: bytes(r.account_keys),
+      deviceKeys: bytes(r.device_keys),
+      displayName: r.display_name as string,
+      relayUrl: r.relay_url as string,
+      deliveryToken: bytes(r.delivery_token),
+      createdAt: r.created_at as number,
+    };
+  }
+  putIdentity(row: IdentityRow): void {
+    this.run(
+      `INSERT OR REPLACE INTO identity (id, account_keys, device_keys, display_name, relay_url, delivery_token, created_at)
+       VALUES (1, ?, ?, ?, ?, ?, ?)`,
+      buf(row.accountKeys), buf(row.deviceKeys), row.displayName, row.relayUrl, buf(row.deliveryToken), row.createdAt,
+    );
+  }
+
+  putPreKey(kind: PreKeyKind, id: number, data: Uint8Array): void {
+    this.run('INSERT OR REPLACE INTO prekeys (kind, id, data) VALUES (?, ?, ?)', kind, id, buf(data));
+  }
+  getPreKey(kind: PreKeyKind, id: number): Uint8Array | undefined {
+    const r = this.get('SELECT data FROM prekeys WHERE kind = ? AND id = ?', kind, id);
+    return r ? bytes(r.data) : undefined;
+  }
+  deletePreKey(kind: PreKeyKind, id: number): void {
+    this.run('DELETE FROM prekeys WHERE kind = ? AND id = ?', kind, id);
+  }
+
+  getSession(deviceId: string): Uint8Array | undefined {
+    const r = this.get('SELECT record FROM sessions WHERE device_id = ?', deviceId);
+    return r ? bytes(r.record) : undefined;
+  }
+  putSession(deviceId: string, contactId: string, record: Uint8Array): void {
+    this.run('INSERT OR REPLACE INTO sessions (device_id, contact_id, record) VALUES (?, ?, ?)', deviceId, contactId, buf(record));
+  }
+
+  private contact(r: Row): ContactRow {
+    return {
+      id: r.id as string,
+      name: r.name as string,
+      accountKey: bytes(r.account_key),
+      relayUrl: r.relay_url as string,
+      deliveryToken: bytes(r.delivery_token),
+      verified: r.verified === 1,
+      addedAt: r.added_at as number,
+    };
+  }
+  listContacts(): ContactRow[] {
+    return this.all('SELECT * FROM contacts ORDER BY added_at, id').map((r) => this.contact(r));
+  }
+  getContact(id: string): ContactRow | undefined {
+    const r = this.get('SELECT * FROM contacts WHERE id = ?', id);
+    return r ? this.contact(r) : undefined;
+  }
+  putContact(row: ContactRow): void {
+    this.run(
+      `INSERT OR REPLACE INTO contacts (id, name, account_key, relay_url, delivery_token, verified, added_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      row.id, row.name, buf(row.accountKey), row.relayUrl, buf(row.deliveryToken), row.verified ? 1 : 0, row.addedAt,
+    );
+  }
+  listContactDevices(contactId: string): ContactDeviceRow[] {
+    return this.all('SELECT * FROM contact_devices WHERE contact_id = ? ORDER BY device_id', contactId).map((r) => ({
+      contactId: r.contact_id as string,
+      deviceId: r.device_id as string,
+      certificate: bytes(r.certificate),
+    }));
+  }
+  putContactDevice(row: ContactDeviceRow): void {
+    this.run(
+      'INSERT OR REPLACE INTO contact_devices (contact_id, device_id, certificate) VALUES (?, ?, ?)',
+      row.contactId, row.deviceId, buf(row.certificate),
+    );
+  }
+
+  putInvite(secret: string, createdAt: number): void {
+    this.run('INSERT OR REPLACE INTO invites (secret, created_at) VALUES (?, ?)', secret, createdAt);
+  }
+  getInvite(secret: string): number | undefined {
+    const r = this.get('SELECT created_at FROM invites WHERE secret = ?', secret);
+    return r ? (r.created_at as number) : undefined;
+  }
+  deleteInvite(secret: string): void {
+    this.run('DELETE FROM invites WHERE secret = ?', secret);
+  }
+
+  private message(r: Row): MessageRow {
+    return {
+      id: r.id as string,
+      contactId: r.contact_id as string,
+      direction: r.direction as 'in' | 'out',
+      text: r.text as string,
+      sentAt: r.sent_at as number,
+      receivedAt: (r.received_at as number | null) ?? null,
+      state: r.state as DeliveryState,
+      read: r.read === 1,
+    };
+  }
+  getMessage(id: string): MessageRow | undefined {
+    const r = this.get('SELECT * FROM messages WHERE id = ?', id);
+    return r ? this.message(r) : undefined;
+  }
+  insertMessage(row: MessageRow): void {
+    this.run(
+      `INSERT INTO messages (id, contact_id, direction, text, sent_at, received_at, state, read)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      row.id, row.contactId, row.direction, row.text, row.sentAt, row.receivedAt, row.state, row.read ? 1 : 0,
+    );
+  }
+  listMessages(contactId: string, limit?: number): MessageRow[] {
+    const rows =
+      limit === undefined
+        ? this.all('SELECT * FROM messages WHERE contact_id = ? ORDER BY sent_at, rowid', contactId)
+        : this.all('SELECT * FROM messages WHERE contact_id = ? ORDER BY sent_at DESC, rowid DESC LIMIT ?', contactId, limit).reverse();
+    return rows.map((r) => this.message(r));
+  }
+  listUnread(): MessageRow[] {
+    return this.all("SELECT * FROM messages WHERE direction = 'in' AND read = 0 ORDER BY sent_at, rowid").map((r) => this.message(r));
+  }
+  setMessageState(id: string, state: DeliveryState): void {
+    this.run('UPDATE messages SET state = ? WHERE id = ?', state, id);
+  }
+  markRead(ids: readonly string[]): void {
+    const stmt = this.prepare('UPDATE messages SET read = 1 WHERE id = ?');
+    this.transaction(() => {
+      for (const id of ids) stmt.run(id);
+    });
+  }
+
+  putOutbox(row: OutboxRow): void {
+    this.run(
+      `INSERT OR REPLACE INTO outbox (relay_message_id, message_id, contact_id, recipient_device_id, relay_url, delivery_token, envelope, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      row.relayMessageId, row.messageId, row.contactId, row.recipientDeviceId, row.relayUrl, buf(row.deliveryToken), buf(row.envelope), row.createdAt,
+    );
+  }
+  listOutbox(): OutboxRow[] {
+    return this.all('SELECT * FROM outbox ORDER BY created_at, rowid').map((r) => ({
+      relayMessageId: r.relay_message_id as string,
+      messageId: (r.message_id as string | null) ?? null,
+      contactId: r.contact_id as string,
+      recipientDeviceId: r.recipient_device_id as string,
+      relayUrl: r.relay_url as string,
+      deliveryToken: bytes(r.delivery_token),
+      envelope: bytes(r.envelope),
+      createdAt: r.created_at as number,
+    }));
+  }
+  deleteOutbox(relayMessageId: string): void {
+    this.run('DELETE FROM outbox WHERE relay_message_id = ?', relayMessageId);
+  }
+  countOutbox(messageId?: string): number {
+    const r =
+      messageId === undefined
+        ? this.get('SELECT COUNT(*) AS n FROM outbox')
+        : this.get('SELECT COUNT(*) AS n FROM outbox WHERE message_id = ?', messageId);
+    return (r?.n as number | undefined) ?? 0;
+  }
+
+  markSeen(id: string, at: number): boolean {
+    return this.run('INSERT OR IGNORE INTO seen (id, seen_at) VALUES (?, ?)', id, at) === 1;
+  }
+  hasSeen(id: string): boolean {
+    return this.get('SELECT 1 AS x FROM seen WHERE id = ?', id) !== undefined;
+  }
+
+  getState(key: string): string | undefined {
+    const r = this.get('SELECT value FROM relay_state WHERE key = ?', key);
+    return r ? (r.value as string) : undefined;
+  }
+  setState(key: string, value: string): void {
+    this.run('INSERT OR REPLACE INTO relay_state (key, value) VALUES (?, ?)', key, value);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
