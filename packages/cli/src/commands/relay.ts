@@ -1,13 +1,17 @@
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { jsonLineLogger, silentLogger, startRelayFromArgs } from '@pigeon/relay';
 import type { Command } from '../command.js';
 import { stringOpt } from '../command.js';
 
 export const DEFAULT_RELAY_PORT = 7878;
+/** The web app built in this checkout (packages/web/dist), served by default when present. */
+const BUILT_WEB_APP = fileURLToPath(new URL('../../../../web/dist', import.meta.url));
 
 /** Relay flags passed through to @pigeon/relay's parser. */
-const PASS_THROUGH = ['host', 'ws-path', 'message-ttl-ms', 'durability', 'max-connections-per-address', 'mailbox-max-messages', 'mailbox-max-bytes'];
+const PASS_THROUGH = ['host', 'ws-path', 'app-path', 'message-ttl-ms', 'durability', 'max-connections-per-address', 'mailbox-max-messages', 'mailbox-max-bytes'];
 
 export const relayCommand: Command = {
   name: 'relay',
@@ -23,6 +27,8 @@ Options:
   --host ADDR      interface to listen on (default 127.0.0.1; 0.0.0.0 for all)
   --data DIR       database directory (default: $PIGEON_RELAY_DATA or ~/.pigeon-relay)
   --ws-path PATH   WebSocket path (default /pigeon)
+  --app-path PATH  URL path of the web app (default /app/; use a secret path to hide it)
+  --app-dir DIR    built web app to serve (default: packages/web/dist when built)
   --message-ttl-ms N, --durability full|normal, --max-connections-per-address N,
   --mailbox-max-messages N, --mailbox-max-bytes N   limits (see docs/relay-api.md)
   --quiet          no log lines on stderr
@@ -32,6 +38,8 @@ With --json, prints {"event":"listening","url":...,"port":...} once it accepts c
     host: { type: 'string' },
     data: { type: 'string' },
     'ws-path': { type: 'string' },
+    'app-path': { type: 'string' },
+    'app-dir': { type: 'string' },
     'message-ttl-ms': { type: 'string' },
     durability: { type: 'string' },
     'max-connections-per-address': { type: 'string' },
@@ -47,13 +55,16 @@ With --json, prints {"event":"listening","url":...,"port":...} once it accepts c
       const v = stringOpt(values, name);
       if (v !== undefined) args.push(`--${name}`, v);
     }
+    const appDir = stringOpt(values, 'app-dir') ?? (existsSync(join(BUILT_WEB_APP, 'index.html')) ? BUILT_WEB_APP : undefined);
+    if (appDir !== undefined) args.push('--app-dir', resolve(appDir));
     const logger = values.quiet ? silentLogger : jsonLineLogger((line) => io.stderr(line));
     const { relay, address } = await startRelayFromArgs(args, { logger });
     try {
-      out.data({ event: 'listening', url: address.url, httpUrl: address.httpUrl, host: address.host, port: address.port, dataDir: data });
+      out.data({ event: 'listening', url: address.url, httpUrl: address.httpUrl, appUrl: address.appUrl, host: address.host, port: address.port, dataDir: data });
       out.line(`Pigeon relay listening on ${address.url}`);
       out.line(`Data: ${data}`);
       out.line(`People join with: pigeon init --relay ${address.url}`);
+      if (address.appUrl) out.line(`Web app: ${address.appUrl}`);
       await interrupted;
       return 0;
     } finally {

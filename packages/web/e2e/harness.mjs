@@ -1,0 +1,102 @@
+// E2E harness: an in-process relay serving the built app, real Chromium via playwright-core,
+// screenshots into test-artifacts/web/. Chromium is Debian's (/usr/bin/chromium, installed by .ci/run).
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { createRelay } from '@pigeon/relay';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+export const ROOT = join(here, '..', '..', '..');
+export const APP_DIR = join(here, '..', 'dist');
+export const ARTIFACTS = join(ROOT, 'test-artifacts', 'web');
+export const CHROMIUM = process.env.PIGEON_CHROMIUM ?? '/usr/bin/chromium';
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 390, height: 844 };
+export const WAIT_MS = 30_000;
+
+export async function startRelay(appPath = '/app/') {
+  const relay = createRelay({ app: { dir: APP_DIR, path: appPath }, port: 0 });
+  const address = await relay.start();
+  return { relay, address };
+}
+
+export async function launch() {
+  // playwright gives every launch a fresh temporary profile (its own --user-data-dir).
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    headless: true,
+  });
+  return {
+    browser,
+    async close() {
+      await browser.close();
+    },
+  };
+}
+
+export async function newUser(browser, { locale = 'en-US', viewport = DESKTOP, colorScheme = 'light' } = {}) {
+  const context = await browser.newContext({ locale, viewport, colorScheme });
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT_MS);
+  return { context, page };
+}
+
+export async function shot(page, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+}
+
+/** Opens the app and creates an identity. */
+export async function createIdentity(page, appUrl, name) {
+  await page.goto(appUrl);
+  await page.getByLabel(/Your name|Ваше имя/).fill(name);
+  await page.getByRole('button', { name: /Create my identity|Создать профиль/ }).click();
+  await page.locator('[data-testid=connection][data-state=connected]').waitFor();
+}
+
+export async function inviteLink(page) {
+  await page.getByRole('button', { name: 'Invite', exact: true }).click();
+  const box = page.getByTestId('invite-link');
+  await box.waitFor();
+  return box.inputValue();
+}
+
+export async function openChat(page, name) {
+  await page.getByTestId('conversation').filter({ hasText: name }).click();
+  await page.locator('#chat-title', { hasText: name }).waitFor();
+}
+
+export async function sendText(page, text) {
+  await page.locator('#composer-input').fill(text);
+  await page.locator('#composer-input').press('Enter');
+}
+
+export function messageLocator(page, text) {
+  return page.getByTestId('message').filter({ hasText: text });
+}
+
+/** Runs the CLI (packages/cli/bin/pigeon.js) with a profile directory; resolves its stdout. */
+export function cli(profile, args) {
+  const bin = join(ROOT, 'packages', 'cli', 'bin', 'pigeon.js');
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [bin, '--profile', profile, ...args], { timeout: WAIT_MS }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`pigeon ${args[0]} failed: ${stderr}`, { cause: err }));
+      else resolve(stdout);
+    });
+  });
+}
+
+export function tempProfile() {
+  const dir = mkdtempSync(join(tmpdir(), 'pigeon-cli-'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Waits until every QR image on the page has decoded (screenshots otherwise catch a blank box). */
+export async function qrReady(page) {
+  await page.locator('.qr img').first().waitFor();
+  await page.waitForFunction(() => [...document.querySelectorAll('.qr img')].every((i) => i.complete && i.naturalWidth > 0));
+}

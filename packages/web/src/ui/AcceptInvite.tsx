@@ -1,0 +1,48 @@
+import { useState } from 'preact/hooks';
+import type { Contact, PigeonClient } from '@pigeon/client';
+import { extractInviteLink } from '../logic/invite-input.js';
+import { errorCode } from './errors.js';
+import { useI18n } from './i18n-context.js';
+import { PaneHeader } from './PaneHeader.js';
+
+export function AcceptInvite({ client, initial, onAccepted, onBack }: { client: PigeonClient; initial?: string; onAccepted: (c: Contact) => void; onBack: () => void }) {
+  const { t } = useI18n();
+  const [text, setText] = useState(initial ?? '');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const link = extractInviteLink(text);
+    if (!link) {
+      setError(t('badLink'));
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      onAccepted(await client.acceptInvite(link));
+    } catch (err) {
+      const code = errorCode(err);
+      setError(code === 'BAD_LINK' ? (/own/.test(String((err as Error).message)) ? t('ownLink') : t('badLink')) : t('acceptFailed', { code }));
+      setBusy(false);
+    }
+  };
+  return (
+    <section class="panel">
+      <PaneHeader title={t('acceptTitle')} onBack={onBack} />
+      <form class="panel-body" onSubmit={submit}>
+        <p>{initial ? t('openedInvite') : t('acceptText')}</p>
+        <label for="accept-link">{t('inviteLink')}</label>
+        <textarea id="accept-link" class="mono" rows={4} value={text} onInput={(e) => setText((e.currentTarget as HTMLTextAreaElement).value)} aria-invalid={error !== null} aria-describedby={error ? 'accept-error' : undefined} />
+        <button type="submit" class="primary" disabled={busy || text.trim() === ''}>
+          {busy ? t('accepting') : t('accept')}
+        </button>
+        {error && (
+          <p class="error" role="alert" id="accept-error">
+            {error}
+          </p>
+        )}
+      </form>
+    </section>
+  );
+}

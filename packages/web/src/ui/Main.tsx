@@ -1,0 +1,212 @@
+/**
+ * The signed-in app: SDK events feed the reducer (logic/app-state.ts); the layout is a
+ * conversation list plus one pane (side by side on a desktop, one at a time on a phone).
+ */
+import { useCallback, useEffect, useReducer, useRef, useState } from 'preact/hooks';
+import type { Contact, PigeonClient, StoredMessage } from '@pigeon/client';
+import { activeContactId, initialState, reducer } from '../logic/app-state.js';
+import type { View } from '../logic/app-state.js';
+import { decodeWarnings, detectKeyChange, encodeWarnings } from '../logic/key-change.js';
+import type { KeyChangeWarning } from '../logic/key-change.js';
+import { extractInviteLink, INVITE_FRAGMENT } from '../logic/invite-input.js';
+import { notifyIfHidden } from '../notify.js';
+import type { IdbClientStore } from '../store/idb-store.js';
+import { AcceptInvite } from './AcceptInvite.js';
+import { ChatView } from './ChatView.js';
+import { ConnectionBadge } from './ConnectionBadge.js';
+import { ConversationList } from './ConversationList.js';
+import { useI18n } from './i18n-context.js';
+import { InvitePanel } from './InvitePanel.js';
+import type { PrefsProps } from './Preferences.js';
+import { SafetyPanel } from './SafetyPanel.js';
+import { SettingsPanel } from './SettingsPanel.js';
+
+export const WARNINGS_KEY = 'web.key_warnings';
+/** Messages loaded per conversation at start (the newest ones). */
+export const HISTORY_LIMIT = 1000;
+
+/** Reads an invite from the URL fragment once and removes it from the address bar. */
+function takeInviteFromLocation(): string | undefined {
+  if (!location.hash.includes(INVITE_FRAGMENT)) return undefined;
+  const link = extractInviteLink(location.href);
+  history.replaceState(null, '', location.pathname + location.search);
+  return link ?? undefined;
+}
+
+export function Main({ client, store, relayUrl, prefs }: { client: PigeonClient; store: IdbClientStore; relayUrl: string; prefs: PrefsProps }) {
+  const { t } = useI18n();
+  const [state, dispatch] = useReducer(reducer, initialState);
+  const [announcement, setAnnouncement] = useState('');
+  const [visible, setVisible] = useState(!document.hidden);
+  const stateRef = useRef(state);
+  stateRef.current = state;
+
+  const navigate = useCallback((view: View) => dispatch({ type: 'navigate', view }), []);
+  const saveWarnings = (warnings: KeyChangeWarning[]) => {
+    store.setState(WARNINGS_KEY, encodeWarnings(warnings));
+    dispatch({ type: 'warnings', warnings });
+  };
+  const contactAdded = (c: Contact) => {
+    const known = stateRef.current.contacts;
+    if (!known.some((k) => k.id === c.id)) {
+      const w = detectKeyChange(c, known);
+      if (w) saveWarnings([...stateRef.current.warnings, w]);
+    }
+    dispatch({ type: 'contact', contact: c });
+  };
+
+  useEffect(() => {
+    const contacts = client.contacts();
+    const messages: Record<string, StoredMessage[]> = {};
+    for (const c of contacts) messages[c.id] = client.messages(c.id, { limit: HISTORY_LIMIT });
+    dispatch({ type: 'loaded', contacts, messages, warnings: decodeWarnings(store.getState(WARNINGS_KEY)) });
+    dispatch({ type: 'outbox', count: client.outboxSize() });
+    const invite = takeInviteFromLocation();
+    if (invite) navigate({ name: 'accept', link: invite });
+
+    const refreshOutbox = () => dispatch({ type: 'outbox', count: client.outboxSize() });
+    const offs = [
+      client.on('contact', contactAdded),
+      client.on('message', (m) => {
+        dispatch({ type: 'message', message: m });
+        const name = stateRef.current.contacts.find((c) => c.id === m.contactId)?.name ?? '';
+        setAnnouncement(t('newMessageFrom', { name }));
+        notifyIfHidden(t('newMessageFrom', { name }), t('newMessageBody'), m.contactId, () => navigate({ name: 'chat', contactId: m.contactId }));
+        refreshOutbox();
+      }),
+      client.on('status', (m) => {
+        dispatch({ type: 'status', message: m });
+        refreshOutbox();
+      }),
+      client.on('connection', (s) => {
+        dispatch({ type: 'connection', state: s });
+        refreshOutbox();
+      }),
+    ];
+    store.onPersistError = () => dispatch({ type: 'storage_failed' });
+    client.connect().catch(() => undefined); // keeps retrying in the background; the badge shows the state
+    const onHash = () => {
+      const link = takeInviteFromLocation();
+      if (link) navigate({ name: 'accept', link });
+    };
+    const onVisibility = () => setVisible(!document.hidden);
+    window.addEventListener('hashchange', onHash);
+    document.addEventListener('visibilitychange', onVisibility);
+    return () => {
+      offs.forEach((off) => off());
+      window.removeEventListener('hashchange', onHash);
+      document.removeEventListener('visibilitychange', onVisibility);
+    };
+  }, []);
+
+  // Reading: incoming messages of the open conversation become read while the tab is visible.
+  const openId = state.view.name === 'chat' ? state.view.contactId : null;
+  const openMessages = openId ? state.messages[openId] : undefined;
+  useEffect(() => {
+    if (!openId || !visible || !openMessages) return;
+    const ids = openMessages.filter((m) => m.direction === 'in' && !m.read).map((m) => m.id);
+    if (ids.length === 0) return;
+    client.markRead(ids);
+    dispatch({ type: 'read', contactId: openId, ids });
+  }, [openId, openMessages, visible]);
+
+  const profile = client.profile();
+  const view = state.view;
+  const contactOf = (id: string) => state.contacts.find((c) => c.id === id);
+  const back = () => navigate({ name: 'list' });
+  const appUrl = location.href;
+  const dismissWarning = (contactId: string) => saveWarnings(state.warnings.filter((w) => w.contactId !== contactId));
+
+  let pane;
+  if (view.name === 'chat' && contactOf(view.contactId)) {
+    const c = contactOf(view.contactId)!;
+    pane = (
+      <ChatView
+        client={client}
+        contact={c}
+        messages={state.messages[c.id] ?? []}
+        warning={state.warnings.find((w) => w.contactId === c.id) ?? null}
+        onSent={(m) => {
+          dispatch({ type: 'message', message: m });
+          dispatch({ type: 'outbox', count: client.outboxSize() });
+        }}
+        onSafety={() => navigate({ name: 'safety', contactId: c.id })}
+        onDismissWarning={() => dismissWarning(c.id)}
+        onBack={back}
+      />
+    );
+  } else if (view.name === 'safety' && contactOf(view.contactId)) {
+    const c = contactOf(view.contactId)!;
+    pane = (
+      <SafetyPanel
+        client={client}
+        contact={c}
+        onChanged={(next) => {
+          dispatch({ type: 'contact', contact: next });
+          if (next.verified) dismissWarning(next.id);
+        }}
+        onBack={() => navigate({ name: 'chat', contactId: c.id })}
+      />
+    );
+  } else if (view.name === 'invite') pane = <InvitePanel client={client} appUrl={appUrl} onBack={back} />;
+  else if (view.name === 'accept')
+    pane = (
+      <AcceptInvite
+        key={view.link ?? ''}
+        client={client}
+        initial={view.link}
+        onAccepted={(c) => {
+          contactAdded(c);
+          navigate({ name: 'chat', contactId: c.id });
+        }}
+        onBack={back}
+      />
+    );
+  else if (view.name === 'settings') pane = <SettingsPanel profile={profile} relayUrl={relayUrl} prefs={prefs} onBack={back} />;
+  else pane = <p class="placeholder muted">{t('selectConversation')}</p>;
+
+  const paneOpen = view.name !== 'list' || activeContactId(view) !== null;
+  return (
+    <div class={`layout ${paneOpen ? 'pane-open' : 'list-open'}`}>
+      <a class="skip" href="#pane">
+        {t('skipToContent')}
+      </a>
+      <aside class="sidebar" aria-label={t('conversations')}>
+        <header class="sidebar-header">
+          <h1 class="brand">
+            <span class="logo" aria-hidden="true" />
+            {t('appName')}
+          </h1>
+          <span class="me muted small" title={profile.pigeonId}>
+            {profile.displayName}
+          </span>
+        </header>
+        <ConnectionBadge state={state.connection} outbox={state.outbox} />
+        <nav class="actions">
+          <button type="button" class="primary" onClick={() => navigate({ name: 'invite' })}>
+            {t('invite')}
+          </button>
+          <button type="button" class="secondary" onClick={() => navigate({ name: 'accept' })}>
+            {t('addContact')}
+          </button>
+          <button type="button" class="secondary" onClick={() => navigate({ name: 'settings' })}>
+            {t('settings')}
+          </button>
+        </nav>
+        <h2 class="sr-only">{t('conversations')}</h2>
+        <ConversationList state={state} onOpen={(id) => navigate({ name: 'chat', contactId: id })} />
+      </aside>
+      <main class="pane" id="pane">
+        {state.storageFailed && (
+          <p class="warning" role="alert">
+            {t('storageFailed')}
+          </p>
+        )}
+        {pane}
+      </main>
+      <div class="sr-only" role="status" aria-live="polite">
+        {announcement}
+      </div>
+    </div>
+  );
+}
