@@ -1,0 +1,447 @@
+/**
+ * One client WebSocket: the request state machine of docs/relay-api.md ("Auth flow",
+ * "Delivery semantics"). Frames of one connection are handled in order (a chain of promises)
+ * so that e.g. an upload pipelined right after `auth` sees the authenticated state; writes that
+ * wait for a group commit (send, ack) leave the chain early and answer when committed, so a
+ * client can pipeline many sends.
+ */
+import {
+  API_VERSION,
+  ApiDecodeError,
+  CHALLENGE_NONCE_BYTES,
+  CLIENT_FRAME_BY_BYTE,
+  CLOSE_CODES,
+  MAX_ERROR_MESSAGE_BYTES,
+  RelayError,
+  decodeClientFrame,
+  encodeRelayFrame,
+  type AckFrame,
+  type AuthFrame,
+  type ClientFrame,
+  type FetchBundlesFrame,
+  type RegisterFrame,
+  type RelayErrorCode,
+  type RelayFrame,
+  type SendFrame,
+  type SetDeliveryTokensFrame,
+  type UploadPreKeysFrame,
+} from '@pigeon/api';
+import type { WebSocket } from 'ws';
+import { deviceKey, type OnlineConnection, type RelayContext } from './context.js';
+import { TokenBucket } from './rate-limit.js';
+
+interface AuthenticatedDevice {
+  readonly id: Uint8Array;
+  readonly key: string;
+  readonly accountId: Uint8Array;
+}
+
+const REQUIRES_AUTH: ReadonlySet<ClientFrame['type']> = new Set(['upload_prekeys', 'prekey_status', 'ack', 'set_delivery_tokens']);
+
+export class Connection implements OnlineConnection {
+  readonly openedAt: number;
+  /** Monotonic time of the last frame received; -1 before the first one. */
+  lastFrameAt = -1;
+  lastPingAt: number;
+  awaitingPong = false;
+  private closed = false;
+  private nonce: Uint8Array | null;
+  private device: AuthenticatedDevice | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private badFrames = 0;
+  private strikes = 0;
+  private readonly bucket: TokenBucket;
+  // Delivery state (docs/relay-api.md "Delivery semantics").
+  private readonly inFlight = new Set<string>();
+  private cursor = 0;
+  private pumping = false;
+  private pumpAgain = false;
+  private queueEmptySent = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    readonly address: string,
+    private readonly ctx: RelayContext,
+  ) {
+    const now = ctx.monotonic();
+    this.openedAt = now;
+    this.lastPingAt = now;
+    this.bucket = new TokenBucket(ctx.limits.connectionFramesPerSecond, ctx.limits.connectionFrameBurst, now);
+    this.nonce = ctx.crypto.randomBytes(CHALLENGE_NONCE_BYTES);
+    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    ws.on('pong', () => {
+      this.awaitingPong = false;
+    });
+    ws.on('error', () => {
+      // Protocol errors (e.g. maxPayload -> 1009) are followed by 'close'; nothing else to do.
+    });
+    this.send({ type: 'challenge', nonce: this.nonce, relayTime: ctx.clock.now() });
+  }
+
+  get authenticated(): boolean {
+    return this.device !== null;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Called by the server when the socket has closed (for any reason). */
+  onClosed(): void {
+    this.closed = true;
+    if (this.device) this.ctx.devices.release(this.device.key, this);
+    this.inFlight.clear();
+  }
+
+  close(code: number, reason = ''): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.device) this.ctx.devices.release(this.device.key, this);
+    try {
+      this.ws.close(code, reason);
+    } catch {
+      this.ws.terminate();
+    }
+  }
+
+  terminate(): void {
+    this.closed = true;
+    if (this.device) this.ctx.devices.release(this.device.key, this);
+    this.ws.terminate();
+  }
+
+  replace(): void {
+    this.device = null; // the directory already points at the new connection
+    this.close(CLOSE_CODES.REPLACED, 'replaced');
+  }
+
+  wake(): void {
+    void this.pump();
+  }
+
+  ping(now: number): void {
+    this.awaitingPong = true;
+    this.lastPingAt = now;
+    try {
+      this.ws.ping();
+    } catch {
+      this.terminate();
+    }
+  }
+
+  // ---- input -----------------------------------------------------------------------
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.closed) return;
+    const now = this.ctx.monotonic();
+    this.lastFrameAt = now;
+
+    const wait = this.takeToken(now);
+    if (wait > 0) {
+      this.strikes++;
+      if (this.strikes > this.ctx.limits.maxRateLimitStrikes) {
+        this.ctx.logger.warn('connection_closed', { reason: 'rate_limited' });
+        this.close(CLOSE_CODES.RATE_LIMITED, 'rate limited');
+        return;
+      }
+      this.sendError(peekRequestId(data), 'RATE_LIMITED', 'slow down', wait);
+      return;
+    }
+    this.strikes = 0;
+
+    let frame: ClientFrame;
+    try {
+      if (!isBinary) throw new ApiDecodeError('BAD_FRAME', 'text frames are not accepted');
+      frame = decodeClientFrame(data);
+    } catch (e) {
+      const error = e instanceof ApiDecodeError ? e : new ApiDecodeError('BAD_FRAME', 'undecodable frame');
+      if (error.code !== 'LIMIT_EXCEEDED') {
+        this.badFrames++;
+        if (this.badFrames >= this.ctx.limits.maxBadFrames) {
+          this.ctx.logger.warn('connection_closed', { reason: 'bad_frames' });
+          this.sendError(error.requestId, error.code, error.message);
+          this.close(CLOSE_CODES.BAD_FRAMES, 'bad frames');
+          return;
+        }
+      }
+      this.sendError(error.requestId, error.code, error.message);
+      return;
+    }
+    this.chain = this.chain.then(() => this.handle(frame));
+  }
+
+  /** Both the connection's and the address's bucket must have a token. */
+  private takeToken(now: number): number {
+    const own = this.bucket.take(now);
+    if (own > 0) return own;
+    const shared = this.ctx.addressBucket(this.address).take(now);
+    if (shared > 0) {
+      this.bucket.refund();
+      return shared;
+    }
+    return 0;
+  }
+
+  private async handle(frame: ClientFrame): Promise<void> {
+    if (this.closed) return;
+    try {
+      if (REQUIRES_AUTH.has(frame.type) && this.device === null) {
+        throw new RelayError('NOT_AUTHENTICATED', 'authenticate first');
+      }
+      switch (frame.type) {
+        case 'register':
+          return await this.onRegister(frame);
+        case 'auth':
+          return await this.onAuth(frame);
+        case 'upload_prekeys':
+          return await this.onUploadPreKeys(frame);
+        case 'prekey_status': {
+          const counts = await this.ctx.store.preKeyCounts(this.device!.id);
+          this.send({ type: 'prekey_status_result', id: frame.id, ...counts });
+          return;
+        }
+        case 'fetch_bundles':
+          return await this.onFetchBundles(frame);
+        case 'send':
+          return await this.onSend(frame);
+        case 'ack':
+          return this.onAck(frame);
+        case 'set_delivery_tokens':
+          return await this.onSetDeliveryTokens(frame);
+        case 'ping':
+          this.send({ type: 'pong', id: frame.id });
+          return;
+      }
+    } catch (e) {
+      this.fail(frame.id, e);
+    }
+  }
+
+  /** Answers a failed request: its RelayError code, or INTERNAL (logged, never echoed) for anything else. */
+  private fail(id: number, e: unknown): void {
+    if (e instanceof RelayError) {
+      this.sendError(id, e.code, e.message, e.retryAfterMs);
+    } else {
+      this.ctx.logger.error('request_failed', { error: e instanceof Error ? e.name : 'unknown' });
+      this.sendError(id, 'INTERNAL', 'internal error');
+    }
+  }
+
+  // ---- auth --------------------------------------------------------------------------
+
+  /** The challenge is single use: any register/auth attempt consumes it, successful or not. */
+  private takeNonce(): Uint8Array | null {
+    const nonce = this.nonce;
+    this.nonce = null;
+    return nonce;
+  }
+
+  private async onRegister(frame: RegisterFrame): Promise<void> {
+    if (this.device) throw new RelayError('ALREADY_AUTHENTICATED', 'already authenticated');
+    const nonce = this.takeNonce();
+    const certified = await this.ctx.verifier.verifyCertificate(frame.certificate);
+    if (nonce === null || !(await this.ctx.verifier.verifyChallenge(certified.deviceSigningKey, nonce, frame.signature))) {
+      throw new RelayError('AUTH_FAILED', 'challenge signature does not verify');
+    }
+    const result = await this.ctx.store.registerDevice(
+      {
+        deviceId: certified.deviceId,
+        accountId: certified.accountId,
+        signingKey: certified.deviceSigningKey,
+        certificate: frame.certificate,
+        registeredAt: this.ctx.clock.now(),
+      },
+      this.ctx.limits.maxDevicesPerAccount,
+    );
+    if (result === 'account_full') throw new RelayError('LIMIT_EXCEEDED', 'too many devices on this account');
+    if (result === 'account_mismatch') throw new RelayError('BAD_CERTIFICATE', 'device belongs to another account');
+    this.ctx.logger.info('device_registered', { created: result === 'created' });
+    this.authenticate(frame.id, certified.deviceId, certified.accountId);
+  }
+
+  private async onAuth(frame: AuthFrame): Promise<void> {
+    if (this.device) throw new RelayError('ALREADY_AUTHENTICATED', 'already authenticated');
+    const nonce = this.takeNonce();
+    const device = await this.ctx.store.getDevice(frame.deviceId);
+    if (nonce === null || device === undefined || !(await this.ctx.verifier.verifyChallenge(device.signingKey, nonce, frame.signature))) {
+      throw new RelayError('AUTH_FAILED', 'authentication failed');
+    }
+    this.authenticate(frame.id, device.deviceId, device.accountId);
+  }
+
+  private authenticate(requestId: number, deviceId: Uint8Array, accountId: Uint8Array): void {
+    if (this.closed) return;
+    const key = deviceKey(deviceId);
+    this.device = { id: deviceId, key, accountId };
+    this.ctx.devices.claim(key, this)?.replace();
+    this.send({ type: 'ok', id: requestId });
+    void this.pump();
+  }
+
+  // ---- prekeys -----------------------------------------------------------------------
+
+  private async onUploadPreKeys(frame: UploadPreKeysFrame): Promise<void> {
+    const { store, verifier, limits } = this.ctx;
+    const device = await store.getDevice(this.device!.id);
+    if (device === undefined) throw new RelayError('NOT_AUTHENTICATED', 'device no longer registered');
+    const checks: Promise<boolean>[] = [];
+    if (frame.signedPreKey) checks.push(verifier.verifyPreKey(device.signingKey, 'signed', frame.signedPreKey));
+    if (frame.kemLastResortPreKey) checks.push(verifier.verifyPreKey(device.signingKey, 'kem', frame.kemLastResortPreKey));
+    for (const k of frame.kemOneTimePreKeys) checks.push(verifier.verifyPreKey(device.signingKey, 'kem', k));
+    const results = await Promise.all(checks);
+    if (results.includes(false)) throw new RelayError('BAD_SIGNATURE', 'a prekey signature does not verify');
+    const outcome = await store.putPreKeys(device.deviceId, frame, limits.maxOneTimePreKeysPerKind);
+    if (outcome === 'limit') throw new RelayError('LIMIT_EXCEEDED', 'too many one-time prekeys stored');
+    this.send({ type: 'ok', id: frame.id });
+  }
+
+  private async onFetchBundles(frame: FetchBundlesFrame): Promise<void> {
+    const { store, verifier } = this.ctx;
+    if (!(await store.accountExists(frame.accountId))) throw new RelayError('UNKNOWN_ACCOUNT', 'unknown account');
+    await this.requireToken(frame.accountId, frame.deliveryToken);
+    const taken = await store.takePreKeyBundles(frame.accountId);
+    if (taken === undefined) throw new RelayError('UNKNOWN_ACCOUNT', 'unknown account');
+    if (taken.length === 0) throw new RelayError('NO_PREKEYS', 'no device of this account has uploaded prekeys');
+    const bundles = taken.map((t) => verifier.encodeBundle(t.device.certificate, t.signedPreKey, t.oneTimePreKey, t.kemPreKey));
+    this.send({ type: 'bundles', id: frame.id, bundles });
+  }
+
+  // ---- delivery tokens ---------------------------------------------------------------
+
+  private async hashToken(token: Uint8Array): Promise<Uint8Array> {
+    return this.ctx.crypto.sha256(token);
+  }
+
+  private async requireToken(accountId: Uint8Array, token: Uint8Array): Promise<void> {
+    if (token.length === 0 || !(await this.ctx.store.hasDeliveryToken(accountId, await this.hashToken(token)))) {
+      throw new RelayError('BAD_DELIVERY_TOKEN', 'delivery token refused');
+    }
+  }
+
+  private async onSetDeliveryTokens(frame: SetDeliveryTokensFrame): Promise<void> {
+    const add = await Promise.all(frame.add.map((t) => this.hashToken(t)));
+    const remove = await Promise.all(frame.remove.map((t) => this.hashToken(t)));
+    const outcome = await this.ctx.store.setDeliveryTokens(this.device!.accountId, add, remove, this.ctx.limits.maxDeliveryTokensPerAccount);
+    if (outcome === 'limit') throw new RelayError('LIMIT_EXCEEDED', 'too many delivery tokens on this account');
+    this.send({ type: 'ok', id: frame.id });
+  }
+
+  // ---- mailbox -----------------------------------------------------------------------
+
+  private async onSend(frame: SendFrame): Promise<void> {
+    const { store, limits, clock } = this.ctx;
+    const recipient = await store.getDevice(frame.recipientDeviceId);
+    if (recipient === undefined) throw new RelayError('UNKNOWN_RECIPIENT', 'unknown recipient device');
+    await this.requireToken(recipient.accountId, frame.deliveryToken);
+    const now = clock.now();
+    const key = deviceKey(frame.recipientDeviceId);
+    // Not awaited on the chain: the reply goes out when the group commit lands (ok after commit).
+    store
+      .enqueue(
+        { recipientDeviceId: frame.recipientDeviceId, messageId: frame.messageId, envelope: frame.envelope, receivedAt: now, expiresAt: now + this.ctx.messageTtlMs },
+        { maxMessages: limits.mailboxMaxMessages, maxBytes: limits.mailboxMaxBytes },
+      )
+      .then(
+        (result) => {
+          if (result === 'full') {
+            this.sendError(frame.id, 'MAILBOX_FULL', 'recipient mailbox is full');
+            return;
+          }
+          this.send({ type: 'ok', id: frame.id });
+          if (result === 'stored') this.ctx.devices.notify(key);
+        },
+        (e: unknown) => this.fail(frame.id, e),
+      );
+  }
+
+  private onAck(frame: AckFrame): void {
+    const device = this.device!;
+    this.ctx.store.ack(device.id, frame.messageIds).then(
+      () => {
+        for (const id of frame.messageIds) this.inFlight.delete(deviceKey(id));
+        this.send({ type: 'ok', id: frame.id });
+        void this.pump();
+      },
+      (e: unknown) => this.fail(frame.id, e),
+    );
+  }
+
+  /**
+   * Pushes stored mail in seq order, keeping at most `deliveryWindow` deliveries unacknowledged;
+   * acks open the window again. After the first time the mailbox is drained, `queue_empty`.
+   */
+  private async pump(): Promise<void> {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        const device = this.device;
+        if (device === null || this.closed) return;
+        const window = this.ctx.limits.deliveryWindow;
+        let drained = false;
+        while (!this.closed && this.device === device && this.inFlight.size < window) {
+          const want = window - this.inFlight.size;
+          const batch = await this.ctx.store.pending(device.id, this.cursor, this.ctx.clock.now(), want);
+          if (this.closed || this.device !== device) return;
+          for (const m of batch) {
+            this.cursor = m.seq;
+            this.inFlight.add(deviceKey(m.messageId));
+            this.send({ type: 'deliver', messageId: m.messageId, envelope: m.envelope, receivedAt: m.receivedAt });
+          }
+          if (batch.length < want) {
+            drained = true;
+            break;
+          }
+        }
+        if (drained && !this.queueEmptySent && !this.closed) {
+          this.queueEmptySent = true;
+          this.send({ type: 'queue_empty' });
+        }
+      } while (this.pumpAgain && !this.closed);
+    } catch (e) {
+      this.ctx.logger.error('delivery_failed', { error: e instanceof Error ? e.name : 'unknown' });
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  // ---- output ------------------------------------------------------------------------
+
+  private send(frame: RelayFrame): void {
+    if (this.closed) return;
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeRelayFrame(frame);
+    } catch {
+      this.ctx.logger.error('encode_failed', { type: frame.type });
+      if ('id' in frame && frame.type !== 'error') this.sendError(frame.id, 'INTERNAL', 'internal error');
+      return;
+    }
+    this.ws.send(bytes);
+    if (this.ws.bufferedAmount > this.ctx.limits.maxBufferedBytes) {
+      this.ctx.logger.warn('connection_closed', { reason: 'not_reading' });
+      this.terminate();
+    }
+  }
+
+  private sendError(id: number, code: RelayErrorCode, message: string, retryAfterMs = 0): void {
+    this.send({ type: 'error', id, code, message: truncateMessage(message), retryAfterMs: Math.min(retryAfterMs, 0xffffffff) });
+  }
+}
+
+/** The request id of a frame we refuse to decode (rate limited), when the bytes look like one. */
+function peekRequestId(data: Buffer): number {
+  if (data.length >= 6 && data[0] === API_VERSION && CLIENT_FRAME_BY_BYTE.has(data[1]!)) return data.readUInt32BE(2);
+  return 0;
+}
+
+/** Error texts are ours, but clip them to the wire bound so an error reply can never fail to encode. */
+function truncateMessage(message: string): string {
+  let out = message;
+  while (Buffer.byteLength(out, 'utf8') > MAX_ERROR_MESSAGE_BYTES) out = out.slice(0, -1);
+  return out;
+}
