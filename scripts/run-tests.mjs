@@ -1,12 +1,18 @@
 #!/usr/bin/env node
-// Runs every compiled test file (packages/*/dist/test/**/*.test.js) with node's test runner.
+// Runs every test: the compiled node:test files (packages/*/dist/test/**/*.test.js), then the web
+// app's vitest unit tests and its Chromium end-to-end tests. Ends with one summary line
+// "total: N passed, N failed, N skipped" and exits non-zero if anything failed.
 // Usage: node scripts/run-tests.mjs [substring filter ...]
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const filters = process.argv.slice(2);
+const reports = mkdtempSync(join(tmpdir(), 'pigeon-test-report-'));
+const totals = { passed: 0, failed: 0, skipped: 0 };
+let status = 0;
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -17,32 +23,57 @@ function walk(dir, out) {
   return out;
 }
 
+/** Runs node's test runner with the spec reporter on the terminal and TAP into a file we count. */
+function runNodeTests(label, args, cwd) {
+  const tap = join(reports, `${label}.tap`);
+  const result = spawnSync(
+    process.execPath,
+    ['--test', ...args.options, '--test-reporter=spec', '--test-reporter-destination=stdout',
+      '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...args.files],
+    { stdio: 'inherit', cwd },
+  );
+  const text = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
+  const count = (key) => Number(text.match(new RegExp(`^# ${key} (\\d+)$`, 'm'))?.[1] ?? 0);
+  totals.passed += count('pass');
+  totals.failed += count('fail') + count('cancelled');
+  totals.skipped += count('skipped') + count('todo');
+  if ((result.status ?? 1) !== 0) status = 1;
+}
+
+const matches = (path) => filters.length === 0 || filters.some((s) => path.includes(s));
+
 const files = [];
 for (const pkg of readdirSync(join(root, 'packages'))) {
   const testDir = join(root, 'packages', pkg, 'dist', 'test');
   if (existsSync(testDir)) walk(testDir, files);
 }
-const selected = files.sort().filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
-if (selected.length === 0 && !filters.some((s) => 'packages/web'.includes(s))) {
+const selected = files.sort().filter(matches);
+const wantWeb = existsSync(join(root, 'packages', 'web')) && (filters.length === 0 || filters.some((s) => 'packages/web'.includes(s)));
+if (selected.length === 0 && !wantWeb) {
   console.error('no test files found: run `npm run build` first');
   process.exit(1);
 }
-let status = 0;
-if (selected.length > 0) {
-  const result = spawnSync(
-    process.execPath,
-    ['--test', '--test-concurrency=2', '--test-reporter=spec', ...selected],
-    { stdio: 'inherit', cwd: root },
-  );
-  status = result.status ?? 1;
+if (selected.length > 0) runNodeTests('packages', { options: ['--test-concurrency=2'], files: selected }, root);
+
+// The web app is bundled by Vite, not compiled by tsc -b: unit tests under vitest, end-to-end
+// tests (plain .mjs driving real Chromium) under node:test.
+if (wantWeb) {
+  const web = join(root, 'packages', 'web');
+  const json = join(reports, 'vitest.json');
+  const unit = spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${json}`], { stdio: 'inherit', cwd: web });
+  if ((unit.status ?? 1) !== 0) status = 1;
+  if (existsSync(json)) {
+    const r = JSON.parse(readFileSync(json, 'utf8'));
+    totals.passed += r.numPassedTests ?? 0;
+    totals.failed += r.numFailedTests ?? 0;
+    totals.skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+  } else {
+    totals.failed += 1;
+  }
+  runNodeTests('web-e2e', { options: ['--test-concurrency=1'], files: ['e2e/'] }, web);
 }
 
-// The web app (packages/web) is not compiled by tsc -b: its unit tests run under vitest and its
-// end-to-end tests (plain .mjs, real Chromium) under node:test. Run with no filter or a "web" filter.
-const web = join(root, 'packages', 'web');
-if (existsSync(web) && (filters.length === 0 || filters.some((s) => 'packages/web'.includes(s)))) {
-  const unit = spawnSync('npx', ['vitest', 'run'], { stdio: 'inherit', cwd: web });
-  const e2e = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', 'e2e/'], { stdio: 'inherit', cwd: web });
-  if (status === 0) status = (unit.status ?? 1) || (e2e.status ?? 1);
-}
+rmSync(reports, { recursive: true, force: true });
+if (status !== 0 && totals.failed === 0) totals.failed = 1; // a runner crashed before reporting
+console.log(`\ntotal: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 process.exit(status);
