@@ -16,6 +16,18 @@ export const PROTOCOL_ERROR_CODES = [
   'UNKNOWN_PREKEY',
   'IDENTITY_MISMATCH',
   'BAD_PADDING',
+  // Groups (docs/protocol.md §12)
+  'WRONG_GROUP',
+  'NOT_A_MEMBER',
+  'NOT_ADMIN',
+  'INVALID_CHANGE',
+  'LAST_ADMIN',
+  'GROUP_FULL',
+  'STALE_CHANGE',
+  'UNKNOWN_PARENT',
+  'DUPLICATE_CHANGE',
+  'UNKNOWN_SENDER_KEY',
+  'STALE_SENDER_KEY',
 ] as const;
 export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];
 

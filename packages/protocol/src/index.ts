@@ -74,3 +74,4 @@ export { type PreKeyStore, type DecryptResult, initiateSession, sessionEncrypt, 
 export { sealMessage, openSealedMessage, MAX_SEALED_ENVELOPE_BYTES } from './sealed-sender.js';
 export { padPlaintext, unpadPlaintext } from './padding.js';
 export { computeSafetyNumber, formatSafetyNumber, verifySafetyNumberQr, SAFETY_NUMBER_DIGITS } from './safety-number.js';
+export * from './group/index.js';

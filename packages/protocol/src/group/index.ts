@@ -1,0 +1,68 @@
+/** Group messaging (docs/protocol.md §12): Sender Keys behind the GroupProtocol interface. */
+export {
+  GROUP_ID_BYTES,
+  DISTRIBUTION_ID_BYTES,
+  MAX_GROUP_MEMBERS,
+  MAX_GROUP_MEMBER_DEVICES,
+  MAX_GROUP_NAME_BYTES,
+  MAX_GROUP_CHANGE_OPS,
+  MAX_GROUP_REORG_DEPTH,
+  MAX_GROUP_SKIP,
+  MAX_GROUP_SKIPPED_KEYS,
+  MAX_GROUP_MESSAGE_BYTES,
+  SENDER_KEY_REKEY_ITERATION,
+  SENDER_KEYS_PROTOCOL_ID,
+} from './constants.js';
+export {
+  type GroupDevice,
+  type GroupMember,
+  type GroupRoster,
+  type GroupDeviceRef,
+  encodeGroupRoster,
+  decodeGroupRoster,
+  groupRosterHash,
+  findMember,
+  findDevice,
+} from './roster.js';
+export { type GroupChange, type GroupChangeOp, encodeGroupChange, decodeGroupChange, groupChangeHash } from './change.js';
+export {
+  type GroupState,
+  type GroupChainEntry,
+  type GroupChangeEffects,
+  type GroupChangeResult,
+  type GroupMemberInit,
+  createGroup,
+  groupStateFromRoster,
+  applyGroupChange,
+  createGroupChange,
+  rebaseGroupChange,
+  groupDevices,
+  encodeGroupState,
+  decodeGroupState,
+} from './state.js';
+export {
+  type SenderKeyState,
+  type SenderKeyDistribution,
+  createSenderKey,
+  senderKeyDistributionOf,
+  senderKeyFromDistribution,
+  encodeSenderKeyDistribution,
+  decodeSenderKeyDistribution,
+  senderKeyEncrypt,
+  senderKeyDecrypt,
+  encodeSenderKeyState,
+  decodeSenderKeyState,
+} from './sender-key.js';
+export {
+  type GroupProtocol,
+  type GroupChangeOutcome,
+  groupDeviceRefOf,
+  requiredSenderKeyEpoch,
+  needsRekey,
+  createGroupSenderKey,
+  groupEncrypt,
+  groupDecrypt,
+  processSenderKeyDistribution,
+  groupMessageDistributionId,
+  senderKeysGroupProtocol,
+} from './group-protocol.js';
