@@ -21,8 +21,10 @@ import {
   MAX_BUNDLE_BYTES,
   MAX_CERTIFICATE_BYTES,
   MAX_DELIVERY_TOKEN_BYTES,
+  MAX_DEVICE_LIST_BYTES,
   MAX_DEVICES_PER_ACCOUNT,
   MAX_ENVELOPE_BYTES,
+  MAX_PROVISIONING_ENVELOPE_BYTES,
   MAX_ERROR_MESSAGE_BYTES,
   MAX_FRAME_BYTES,
   MAX_PREKEYS_PER_UPLOAD,
@@ -172,6 +174,20 @@ export function encodeClientFrame(frame: ClientFrame): Uint8Array {
         writeList(w, frame.add, MAX_TOKENS_PER_REQUEST, 'tokens to add', (t) => writeToken(w, t, MIN_DELIVERY_TOKEN_BYTES));
         writeList(w, frame.remove, MAX_TOKENS_PER_REQUEST, 'tokens to remove', (t) => writeToken(w, t));
         break;
+      case 'put_device_list':
+        w.bytes(frame.deviceList, MAX_DEVICE_LIST_BYTES);
+        break;
+      case 'fetch_device_list':
+      case 'fetch_device_bundles':
+        w.fixed(frame.accountId, ID_BYTES);
+        writeToken(w, frame.deliveryToken);
+        break;
+      case 'provision_open':
+        w.fixed(frame.provisioningId, ID_BYTES);
+        break;
+      case 'provision_send':
+        w.fixed(frame.provisioningId, ID_BYTES).bytes(frame.envelope, MAX_PROVISIONING_ENVELOPE_BYTES);
+        break;
     }
     return w.finish();
   });
@@ -242,6 +258,19 @@ export function decodeClientFrame(bytes: Uint8Array): ClientFrame {
         frame = { type, id, add, remove };
         break;
       }
+      case 'put_device_list':
+        frame = { type, id, deviceList: r.bytes(MAX_DEVICE_LIST_BYTES) };
+        break;
+      case 'fetch_device_list':
+      case 'fetch_device_bundles':
+        frame = { type, id, accountId: r.fixed(ID_BYTES), deliveryToken: readToken(r, 0) };
+        break;
+      case 'provision_open':
+        frame = { type, id, provisioningId: r.fixed(ID_BYTES) };
+        break;
+      case 'provision_send':
+        frame = { type, id, provisioningId: r.fixed(ID_BYTES), envelope: r.bytes(MAX_PROVISIONING_ENVELOPE_BYTES) };
+        break;
     }
     r.end();
     return frame;
@@ -281,6 +310,16 @@ export function encodeRelayFrame(frame: RelayFrame): Uint8Array {
         break;
       case 'queue_empty':
         break;
+      case 'device_list':
+        w.u32(frame.id).bytes(frame.deviceList, MAX_DEVICE_LIST_BYTES);
+        break;
+      case 'device_bundles':
+        w.u32(frame.id).bytes(frame.deviceList, MAX_DEVICE_LIST_BYTES);
+        writeList(w, frame.bundles, MAX_DEVICES_PER_ACCOUNT, 'bundles', (b) => w.bytes(b, MAX_BUNDLE_BYTES));
+        break;
+      case 'provision_message':
+        w.fixed(frame.provisioningId, ID_BYTES).bytes(frame.envelope, MAX_PROVISIONING_ENVELOPE_BYTES);
+        break;
     }
     return w.finish();
   });
@@ -314,13 +353,21 @@ export function decodeRelayFrame(bytes: Uint8Array): RelayFrame {
       }
       case 'bundles': {
         const id = r.u32();
-        const count = r.u16();
-        if (count > MAX_DEVICES_PER_ACCOUNT) throw new ProtocolError('FIELD_TOO_LARGE', 'too many bundles');
-        const bundles: Uint8Array[] = [];
-        for (let n = count; n > 0; n--) bundles.push(r.bytes(MAX_BUNDLE_BYTES));
-        frame = { type, id, bundles };
+        frame = { type, id, bundles: readBundles(r) };
         break;
       }
+      case 'device_list':
+        frame = { type, id: r.u32(), deviceList: r.bytes(MAX_DEVICE_LIST_BYTES) };
+        break;
+      case 'device_bundles': {
+        const id = r.u32();
+        const deviceList = r.bytes(MAX_DEVICE_LIST_BYTES);
+        frame = { type, id, deviceList, bundles: readBundles(r) };
+        break;
+      }
+      case 'provision_message':
+        frame = { type, provisioningId: r.fixed(ID_BYTES), envelope: r.bytes(MAX_PROVISIONING_ENVELOPE_BYTES) };
+        break;
       case 'prekey_status_result':
         frame = { type, id: r.u32(), oneTimePreKeys: r.u32(), kemOneTimePreKeys: r.u32() };
         break;
@@ -334,6 +381,14 @@ export function decodeRelayFrame(bytes: Uint8Array): RelayFrame {
     r.end();
     return frame;
   });
+}
+
+function readBundles(r: Reader): Uint8Array[] {
+  const count = r.u16();
+  if (count > MAX_DEVICES_PER_ACCOUNT) throw new ProtocolError('FIELD_TOO_LARGE', 'too many bundles');
+  const bundles: Uint8Array[] = [];
+  for (let n = count; n > 0; n--) bundles.push(r.bytes(MAX_BUNDLE_BYTES));
+  return bundles;
 }
 
 /** True when `n` fits the u32 request id field. */

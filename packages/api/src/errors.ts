@@ -18,6 +18,12 @@ export const RELAY_ERROR_CODES = [
   'TOO_MANY_CONNECTIONS',
   'LIMIT_EXCEEDED', // too many prekeys/tokens/ids in one request
   'INTERNAL',
+  // Linked devices (append-only: the u8 on the wire is the index)
+  'BAD_DEVICE_LIST', // undecodable, not signed by the account key, or of another account
+  'STALE_DEVICE_LIST', // counter not above the stored list's (or same counter, other contents)
+  'DEVICE_NOT_LISTED', // register/auth of a device not in the account's signed list (revoked)
+  'UNKNOWN_PROVISIONING', // provision_send to a mailbox that is not open (never, expired, or already delivered)
+  'PROVISIONING_CLOSED', // provision_open of an id in use, or provision_send to a mailbox that already holds its message
 ] as const;
 export type RelayErrorCode = (typeof RELAY_ERROR_CODES)[number];
 
@@ -32,6 +38,7 @@ export const CLOSE_CODES = {
   REPLACED: 4002, // the same device connected again elsewhere
   TOO_MANY_CONNECTIONS: 4003,
   RATE_LIMITED: 4004,
+  REVOKED: 4005, // the device was removed from its account's signed device list
 } as const;
 
 /** A relay error as the client SDK surfaces it. */

@@ -16,6 +16,11 @@ export const CLIENT_FRAME_TYPES = {
   ack: 0x07,
   set_delivery_tokens: 0x08,
   ping: 0x09,
+  put_device_list: 0x0a,
+  fetch_device_list: 0x0b,
+  fetch_device_bundles: 0x0c,
+  provision_open: 0x0d,
+  provision_send: 0x0e,
 } as const satisfies Record<ClientFrame['type'], number>;
 
 export const RELAY_FRAME_TYPES = {
@@ -27,6 +32,9 @@ export const RELAY_FRAME_TYPES = {
   deliver: 0x86,
   queue_empty: 0x87,
   pong: 0x88,
+  device_list: 0x89,
+  device_bundles: 0x8a,
+  provision_message: 0x8b,
 } as const satisfies Record<RelayFrame['type'], number>;
 
 function invert<K extends string>(table: Record<K, number>): Map<number, K> {

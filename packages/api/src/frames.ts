@@ -94,7 +94,52 @@ export interface PingFrame {
   readonly id: number;
 }
 
+// ---- linked devices (docs/relay-api.md "Linked devices") ----
+
+/** Publishes the account's signed device list (protocol DeviceList). Requires auth by a device of that account. */
+export interface PutDeviceListFrame {
+  readonly type: 'put_device_list';
+  readonly id: number;
+  readonly deviceList: Uint8Array;
+}
+
+/** The current signed device list of an account: a delivery token of it, or auth as one of its devices. */
+export interface FetchDeviceListFrame {
+  readonly type: 'fetch_device_list';
+  readonly id: number;
+  readonly accountId: Id16;
+  readonly deliveryToken: Uint8Array;
+}
+
+/** As fetch_bundles, answered with `device_bundles`: bundles of listed devices only, plus the signed list. */
+export interface FetchDeviceBundlesFrame {
+  readonly type: 'fetch_device_bundles';
+  readonly id: number;
+  readonly accountId: Id16;
+  readonly deliveryToken: Uint8Array;
+}
+
+/** New device: opens a provisioning mailbox (no auth); its one message is pushed as `provision_message`. */
+export interface ProvisionOpenFrame {
+  readonly type: 'provision_open';
+  readonly id: number;
+  readonly provisioningId: Id16;
+}
+
+/** Existing device: puts the sealed provisioning envelope into an open mailbox (no auth needed). */
+export interface ProvisionSendFrame {
+  readonly type: 'provision_send';
+  readonly id: number;
+  readonly provisioningId: Id16;
+  readonly envelope: Uint8Array;
+}
+
 export type ClientFrame =
+  | PutDeviceListFrame
+  | FetchDeviceListFrame
+  | FetchDeviceBundlesFrame
+  | ProvisionOpenFrame
+  | ProvisionSendFrame
   | RegisterFrame
   | AuthFrame
   | UploadPreKeysFrame
@@ -163,7 +208,32 @@ export interface PongFrame {
   readonly id: number;
 }
 
+/** Reply to fetch_device_list: the encoded signed DeviceList, empty when the account has none yet. */
+export interface DeviceListFrame {
+  readonly type: 'device_list';
+  readonly id: number;
+  readonly deviceList: Uint8Array;
+}
+
+/** Reply to fetch_device_bundles: bundles only of devices in `deviceList` (empty = no list published yet: all devices). */
+export interface DeviceBundlesFrame {
+  readonly type: 'device_bundles';
+  readonly id: number;
+  readonly deviceList: Uint8Array;
+  readonly bundles: readonly Uint8Array[];
+}
+
+/** Pushed to the connection that opened the provisioning mailbox (at most once). */
+export interface ProvisionMessageFrame {
+  readonly type: 'provision_message';
+  readonly provisioningId: Id16;
+  readonly envelope: Uint8Array;
+}
+
 export type RelayFrame =
+  | DeviceListFrame
+  | DeviceBundlesFrame
+  | ProvisionMessageFrame
   | ChallengeFrame
   | OkFrame
   | ErrorFrame

@@ -4,6 +4,10 @@
  * other side allocate more than these bounds.
  */
 import { ED25519_SIGNATURE_BYTES, MLKEM1024_PUBLIC_KEY_BYTES, X25519_KEY_BYTES } from '@pigeon/crypto';
+import {
+  MAX_DEVICE_LIST_BYTES as PROTOCOL_MAX_DEVICE_LIST_BYTES,
+  MAX_PROVISIONING_ENVELOPE_BYTES as PROTOCOL_MAX_PROVISIONING_ENVELOPE_BYTES,
+} from '@pigeon/protocol';
 
 /** Largest sealed envelope a `send` may carry (and a `deliver` may return). */
 export const MAX_ENVELOPE_BYTES = 256 * 1024;
@@ -27,6 +31,10 @@ export const MAX_CERTIFICATE_BYTES = 1024;
 export const MAX_BUNDLE_BYTES = 8 * 1024;
 /** Bundles in one `bundles` reply = devices per account the relay will ever hold. */
 export const MAX_DEVICES_PER_ACCOUNT = 32;
+/** Encoded signed DeviceList (protocol MAX_DEVICE_LIST_BYTES). */
+export const MAX_DEVICE_LIST_BYTES = PROTOCOL_MAX_DEVICE_LIST_BYTES;
+/** Sealed provisioning envelope (protocol MAX_PROVISIONING_ENVELOPE_BYTES); fits MAX_FRAME_BYTES. */
+export const MAX_PROVISIONING_ENVELOPE_BYTES = PROTOCOL_MAX_PROVISIONING_ENVELOPE_BYTES;
 /** UTF-8 bytes of the human-readable message of an `error` frame. */
 export const MAX_ERROR_MESSAGE_BYTES = 256;
 

@@ -56,6 +56,11 @@ export const clientFrames: Record<ClientFrame['type'], fc.Arbitrary<ClientFrame>
     remove: fc.array(anyToken, { maxLength: 4 }),
   }),
   ping: record({ type: fc.constant('ping' as const), id: u32 }),
+  put_device_list: record({ type: fc.constant('put_device_list' as const), id: u32, deviceList: varBytes(300) }),
+  fetch_device_list: record({ type: fc.constant('fetch_device_list' as const), id: u32, accountId: id16, deliveryToken: anyToken }),
+  fetch_device_bundles: record({ type: fc.constant('fetch_device_bundles' as const), id: u32, accountId: id16, deliveryToken: anyToken }),
+  provision_open: record({ type: fc.constant('provision_open' as const), id: u32, provisioningId: id16 }),
+  provision_send: record({ type: fc.constant('provision_send' as const), id: u32, provisioningId: id16, envelope: varBytes(200) }),
 };
 
 export const relayFrames: Record<RelayFrame['type'], fc.Arbitrary<RelayFrame>> = {
@@ -73,6 +78,14 @@ export const relayFrames: Record<RelayFrame['type'], fc.Arbitrary<RelayFrame>> =
   deliver: record({ type: fc.constant('deliver' as const), messageId: id16, envelope: varBytes(200), receivedAt: u64 }),
   queue_empty: record({ type: fc.constant('queue_empty' as const) }),
   pong: record({ type: fc.constant('pong' as const), id: u32 }),
+  device_list: record({ type: fc.constant('device_list' as const), id: u32, deviceList: varBytes(300) }),
+  device_bundles: record({
+    type: fc.constant('device_bundles' as const),
+    id: u32,
+    deviceList: varBytes(300),
+    bundles: fc.array(varBytes(300), { maxLength: 4 }),
+  }),
+  provision_message: record({ type: fc.constant('provision_message' as const), provisioningId: id16, envelope: varBytes(200) }),
 };
 
 export const anyClientFrame = fc.oneof(...Object.values(clientFrames));

@@ -11,6 +11,10 @@ import {
   KEM_PREKEY_BYTES,
   MAX_ACK_IDS,
   MAX_DELIVERY_TOKEN_BYTES,
+  MAX_DEVICE_LIST_BYTES,
+  MAX_DEVICES_PER_ACCOUNT,
+  MAX_BUNDLE_BYTES,
+  MAX_PROVISIONING_ENVELOPE_BYTES,
   MAX_ENVELOPE_BYTES,
   MAX_ERROR_MESSAGE_BYTES,
   MAX_FRAME_BYTES,
@@ -182,6 +186,34 @@ describe('limits', () => {
     view.setUint32(lengthAt, MAX_ENVELOPE_BYTES + 1);
     assertDecodeCode(() => decodeClientFrame(claimed), 'BAD_FRAME', 1);
     assert.ok(encodeRelayFrame({ type: 'deliver', messageId: zeros(16), receivedAt: 1, envelope: zeros(MAX_ENVELOPE_BYTES) }).length <= MAX_FRAME_BYTES);
+  });
+
+  it('MAX_DEVICE_LIST_BYTES and MAX_PROVISIONING_ENVELOPE_BYTES: the largest fit in a frame, one more byte does not', () => {
+    const id16 = zeros(ID_BYTES);
+    const list: ClientFrame = { type: 'put_device_list', id: 3, deviceList: zeros(MAX_DEVICE_LIST_BYTES) };
+    assert.ok(encodeClientFrame(list).length <= MAX_FRAME_BYTES);
+    assertCode(() => encodeClientFrame({ ...list, deviceList: zeros(MAX_DEVICE_LIST_BYTES + 1) }), 'BAD_FRAME');
+    const send: ClientFrame = { type: 'provision_send', id: 4, provisioningId: id16, envelope: zeros(MAX_PROVISIONING_ENVELOPE_BYTES) };
+    const bytes = encodeClientFrame(send);
+    assert.ok(bytes.length <= MAX_FRAME_BYTES);
+    assertCode(() => encodeClientFrame({ ...send, envelope: zeros(MAX_PROVISIONING_ENVELOPE_BYTES + 1) }), 'BAD_FRAME');
+    const claimed = bytes.slice();
+    new DataView(claimed.buffer).setUint32(2 + 4 + 16, MAX_PROVISIONING_ENVELOPE_BYTES + 1);
+    assertDecodeCode(() => decodeClientFrame(claimed), 'BAD_FRAME', 4);
+    const push = encodeRelayFrame({ type: 'provision_message', provisioningId: id16, envelope: zeros(MAX_PROVISIONING_ENVELOPE_BYTES) });
+    assert.ok(push.length <= MAX_FRAME_BYTES);
+    // A full list plus MAX_DEVICES_PER_ACCOUNT bundles of twice a real bundle's size (~2 KiB) fits in one frame.
+    const full = encodeRelayFrame({
+      type: 'device_bundles',
+      id: 1,
+      deviceList: zeros(MAX_DEVICE_LIST_BYTES),
+      bundles: Array.from({ length: MAX_DEVICES_PER_ACCOUNT }, () => zeros(MAX_BUNDLE_BYTES / 2)),
+    });
+    assert.ok(full.length <= MAX_FRAME_BYTES);
+    assert.throws(
+      () => encodeRelayFrame({ type: 'device_bundles', id: 1, deviceList: zeros(0), bundles: Array.from({ length: MAX_DEVICES_PER_ACCOUNT + 1 }, () => zeros(1)) }),
+      (e: unknown) => e instanceof RelayError && e.code === 'LIMIT_EXCEEDED',
+    );
   });
 
   it('MAX_PREKEYS_PER_UPLOAD: a full upload fits in a frame; one more is LIMIT_EXCEEDED with the request id', () => {

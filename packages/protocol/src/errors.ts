@@ -28,6 +28,11 @@ export const PROTOCOL_ERROR_CODES = [
   'DUPLICATE_CHANGE',
   'UNKNOWN_SENDER_KEY',
   'STALE_SENDER_KEY',
+  // Linked devices (docs/protocol.md §13)
+  'STALE_DEVICE_LIST',
+  'DEVICE_LIST_FULL',
+  'DEVICE_REVOKED',
+  'NOT_IN_DEVICE_LIST',
 ] as const;
 export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];
 

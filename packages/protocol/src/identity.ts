@@ -73,18 +73,37 @@ function certificateSignedBytes(deviceSigningKey: Uint8Array, deviceIdentityKey:
 export async function createDeviceKeys(crypto: CryptoBackend, account: AccountKeys, now: number): Promise<DeviceKeys> {
   const signing = await crypto.ed25519GenerateKeyPair();
   const identity = await crypto.x25519GenerateKeyPair();
+  const certificate = await certifyDevice(crypto, account, signing.publicKey, identity.publicKey, now);
+  return makeDeviceKeys(signing, identity, certificate);
+}
+
+/**
+ * The account key certifies another device's public keys (linking, docs/protocol.md §13.2):
+ * the new device keeps its secrets, the existing device keeps the account secret.
+ */
+export async function certifyDevice(
+  crypto: CryptoBackend,
+  account: AccountKeys,
+  deviceSigningKey: Uint8Array,
+  deviceIdentityKey: Uint8Array,
+  now: number,
+): Promise<DeviceCertificate> {
   const createdAt = Math.floor(now);
-  const signature = await crypto.ed25519Sign(
-    account.signing.secretKey,
-    certificateSignedBytes(signing.publicKey, identity.publicKey, createdAt),
-  );
-  const certificate: DeviceCertificate = {
+  const signature = await crypto.ed25519Sign(account.signing.secretKey, certificateSignedBytes(deviceSigningKey, deviceIdentityKey, createdAt));
+  return {
     accountKey: account.signing.publicKey.slice(),
-    deviceSigningKey: signing.publicKey.slice(),
-    deviceIdentityKey: identity.publicKey.slice(),
+    deviceSigningKey: deviceSigningKey.slice(),
+    deviceIdentityKey: deviceIdentityKey.slice(),
     createdAt,
     signature,
   };
+}
+
+/** Device keys from key pairs generated earlier and the certificate received for them (BAD_FIELD if they differ). */
+export function deviceKeysFromParts(signing: KeyPair, identity: KeyPair, certificate: DeviceCertificate): DeviceKeys {
+  if (!equalBytes(certificate.deviceSigningKey, signing.publicKey) || !equalBytes(certificate.deviceIdentityKey, identity.publicKey)) {
+    throw new ProtocolError('BAD_FIELD', 'device keys do not match their certificate');
+  }
   return makeDeviceKeys(signing, identity, certificate);
 }
 

@@ -43,6 +43,8 @@ export {
   parsePigeonId,
   authMessage,
   sameDevice,
+  certifyDevice,
+  deviceKeysFromParts,
 } from './identity.js';
 export {
   type SignedPreKeyPair,
@@ -75,3 +77,4 @@ export { sealMessage, openSealedMessage, MAX_SEALED_ENVELOPE_BYTES } from './sea
 export { padPlaintext, unpadPlaintext } from './padding.js';
 export { computeSafetyNumber, formatSafetyNumber, verifySafetyNumberQr, SAFETY_NUMBER_DIGITS } from './safety-number.js';
 export * from './group/index.js';
+export * from './devices/index.js';

@@ -10,6 +10,15 @@ export const RELAY_USAGE = `usage: relay [options]
   --port N                      TCP port (0 = any free port; default 0)
   --host ADDR                   interface to listen on (default 127.0.0.1; 0.0.0.0 for all)
   --data DIR                    directory of the SQLite database (default: in memory, lost on exit)
+  --store URL                   postgres://user@host/db for a cluster; several, comma-separated, shard
+                                mailboxes by recipient (default: SQLite in --data)
+  --bus URL                     redis://host:6379 to connect the nodes of a cluster (default: in-process)
+  --bus-prefix P                Redis channel prefix (default pigeon:)
+  --node-id ID                  this node's name in connection claims (default: random)
+  --bus-sweep-ms N              re-read an online mailbox after N ms, and every N ms while the bus is down (default 2000)
+  --bus-sweep-max-ms N          back off to at most N ms between re-reads while the bus is up (default 60000)
+  --admin-port N                serve /metrics and /healthz on this port (0 = any free port; default: off)
+  --admin-host ADDR             interface of the admin port (default 127.0.0.1; keep it private)
   --ws-path PATH                WebSocket path, the rest is a plain website (default /pigeon)
   --app-dir DIR                 serve the built web app from DIR (packages/web/dist)
   --app-path PATH               URL path of the web app (default /app/; a secret path hides it)
@@ -44,6 +53,14 @@ export function parseRelayArgs(argv: readonly string[]): ParsedRelayArgs {
         port: { type: 'string' },
         host: { type: 'string' },
         data: { type: 'string' },
+        store: { type: 'string' },
+        bus: { type: 'string' },
+        'bus-prefix': { type: 'string' },
+        'node-id': { type: 'string' },
+        'bus-sweep-ms': { type: 'string' },
+        'bus-sweep-max-ms': { type: 'string' },
+        'admin-port': { type: 'string' },
+        'admin-host': { type: 'string' },
         'ws-path': { type: 'string' },
         'app-dir': { type: 'string' },
         'app-path': { type: 'string' },
@@ -72,6 +89,9 @@ export function parseRelayArgs(argv: readonly string[]): ParsedRelayArgs {
     if (match === null || !(match[1]! in DEFAULT_LIMITS)) throw new RelayServerError('BAD_OPTION', `--limit ${entry}: expected NAME=NUMBER with a RelayLimits name`);
     limits[match[1] as keyof RelayLimits] = Number(match[2]);
   }
+  if (values['admin-host'] !== undefined && values['admin-port'] === undefined) {
+    throw new RelayServerError('BAD_OPTION', '--admin-host needs --admin-port');
+  }
   const durability = values.durability;
   if (durability !== undefined && durability !== 'full' && durability !== 'normal') {
     throw new RelayServerError('BAD_OPTION', '--durability must be full or normal');
@@ -80,6 +100,15 @@ export function parseRelayArgs(argv: readonly string[]): ParsedRelayArgs {
     port: int('port', values.port) ?? 0,
     host: values.host ?? '127.0.0.1',
     ...(values.data !== undefined ? { dataDir: values.data } : {}),
+    ...(values.store !== undefined ? { storeUrl: values.store } : {}),
+    ...(values.bus !== undefined ? { busUrl: values.bus } : {}),
+    ...(values['bus-prefix'] !== undefined ? { busPrefix: values['bus-prefix'] } : {}),
+    ...(values['node-id'] !== undefined ? { nodeId: values['node-id'] } : {}),
+    ...(values['bus-sweep-ms'] !== undefined ? { busSweepMs: int('bus-sweep-ms', values['bus-sweep-ms']) } : {}),
+    ...(values['bus-sweep-max-ms'] !== undefined ? { busSweepMaxMs: int('bus-sweep-max-ms', values['bus-sweep-max-ms']) } : {}),
+    ...(values['admin-port'] !== undefined
+      ? { admin: { port: int('admin-port', values['admin-port'])!, ...(values['admin-host'] !== undefined ? { host: values['admin-host'] } : {}) } }
+      : {}),
     ...(values['ws-path'] !== undefined ? { wsPath: values['ws-path'] } : {}),
     ...(values['message-ttl-ms'] !== undefined ? { messageTtlMs: int('message-ttl-ms', values['message-ttl-ms']) } : {}),
     ...(durability !== undefined ? { durability } : {}),

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * Executable relay: `node packages/relay/dist/src/bin.js --port 0 --data DIR`.
+ * Executable relay: `node packages/relay/dist/src/bin.js --port 0 --data DIR`, or a cluster node:
+ * `... --store postgres://... --bus redis://... --admin-port 9100`.
  * Prints one JSON line {"event":"listening","url":...,"httpUrl":...} on stdout when ready,
  * logs JSON lines on stderr, and exits cleanly on SIGTERM/SIGINT.
  */
@@ -17,7 +18,9 @@ async function main(): Promise<void> {
   const { quiet } = parseRelayArgs(argv);
   const logger = quiet ? silentLogger : jsonLineLogger((line) => process.stderr.write(line));
   const { relay, address } = await startRelayFromArgs(argv, { logger });
-  process.stdout.write(JSON.stringify({ event: 'listening', url: address.url, httpUrl: address.httpUrl }) + '\n');
+  process.stdout.write(
+    JSON.stringify({ event: 'listening', url: address.url, httpUrl: address.httpUrl, ...(address.adminUrl ? { adminUrl: address.adminUrl } : {}), node: relay.stats().nodeId }) + '\n',
+  );
   let stopping = false;
   const shutdown = () => {
     if (stopping) return;

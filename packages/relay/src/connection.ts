@@ -29,6 +29,7 @@ import {
 import type { WebSocket } from 'ws';
 import { deviceKey, type OnlineConnection, type RelayContext } from './context.js';
 import { TokenBucket } from './rate-limit.js';
+import { LinkedDevices } from './linked-devices.js';
 
 interface AuthenticatedDevice {
   readonly id: Uint8Array;
@@ -36,7 +37,7 @@ interface AuthenticatedDevice {
   readonly accountId: Uint8Array;
 }
 
-const REQUIRES_AUTH: ReadonlySet<ClientFrame['type']> = new Set(['upload_prekeys', 'prekey_status', 'ack', 'set_delivery_tokens']);
+const REQUIRES_AUTH: ReadonlySet<ClientFrame['type']> = new Set(['upload_prekeys', 'prekey_status', 'ack', 'set_delivery_tokens', 'put_device_list']);
 
 export class Connection implements OnlineConnection {
   readonly openedAt: number;
@@ -55,8 +56,11 @@ export class Connection implements OnlineConnection {
   private readonly inFlight = new Set<string>();
   private cursor = 0;
   private pumping = false;
+  private currentPump: Promise<number> = Promise.resolve(0);
   private pumpAgain = false;
   private queueEmptySent = false;
+  /** Device lists and provisioning mailboxes (linked-devices.ts). */
+  private readonly linked: LinkedDevices;
 
   constructor(
     private readonly ws: WebSocket,
@@ -68,6 +72,7 @@ export class Connection implements OnlineConnection {
     this.lastPingAt = now;
     this.bucket = new TokenBucket(ctx.limits.connectionFramesPerSecond, ctx.limits.connectionFrameBurst, now);
     this.nonce = ctx.crypto.randomBytes(CHALLENGE_NONCE_BYTES);
+    this.linked = new LinkedDevices(ctx, { send: (frame) => this.send(frame), device: () => this.device });
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on('pong', () => {
       this.awaitingPong = false;
@@ -89,6 +94,7 @@ export class Connection implements OnlineConnection {
   /** Called by the server when the socket has closed (for any reason). */
   onClosed(): void {
     this.closed = true;
+    this.linked.close();
     if (this.device) this.ctx.devices.release(this.device.key, this);
     this.inFlight.clear();
   }
@@ -115,8 +121,23 @@ export class Connection implements OnlineConnection {
     this.close(CLOSE_CODES.REPLACED, 'replaced');
   }
 
+  /** The device was removed from its account's signed device list (linked-devices.ts). */
+  revoke(): void {
+    this.device = null;
+    this.close(CLOSE_CODES.REVOKED, 'revoked');
+  }
+
   wake(): void {
     void this.pump();
+  }
+
+  sweep(): Promise<number> {
+    return this.pump();
+  }
+
+  /** Deliveries sent on this connection and not yet acknowledged. */
+  get deliveriesInFlight(): number {
+    return this.inFlight.size;
   }
 
   ping(now: number): void {
@@ -211,6 +232,16 @@ export class Connection implements OnlineConnection {
         case 'ping':
           this.send({ type: 'pong', id: frame.id });
           return;
+        case 'put_device_list':
+          return await this.linked.putDeviceList(frame);
+        case 'fetch_device_list':
+          return await this.linked.fetchDeviceList(frame);
+        case 'fetch_device_bundles':
+          return await this.linked.fetchDeviceBundles(frame);
+        case 'provision_open':
+          return await this.linked.provisionOpen(frame);
+        case 'provision_send':
+          return await this.linked.provisionSend(frame);
       }
     } catch (e) {
       this.fail(frame.id, e);
@@ -243,6 +274,7 @@ export class Connection implements OnlineConnection {
     if (nonce === null || !(await this.ctx.verifier.verifyChallenge(certified.deviceSigningKey, nonce, frame.signature))) {
       throw new RelayError('AUTH_FAILED', 'challenge signature does not verify');
     }
+    await this.linked.requireListed(certified.accountId, frame.certificate);
     const result = await this.ctx.store.registerDevice(
       {
         deviceId: certified.deviceId,
@@ -343,6 +375,7 @@ export class Connection implements OnlineConnection {
       )
       .then(
         (result) => {
+          this.ctx.metrics.messagesIn.inc({ result });
           if (result === 'full') {
             this.sendError(frame.id, 'MAILBOX_FULL', 'recipient mailbox is full');
             return;
@@ -350,7 +383,10 @@ export class Connection implements OnlineConnection {
           this.send({ type: 'ok', id: frame.id });
           if (result === 'stored') this.ctx.devices.notify(key);
         },
-        (e: unknown) => this.fail(frame.id, e),
+        (e: unknown) => {
+          this.ctx.metrics.messagesIn.inc({ result: 'error' });
+          this.fail(frame.id, e);
+        },
       );
   }
 
@@ -358,6 +394,7 @@ export class Connection implements OnlineConnection {
     const device = this.device!;
     this.ctx.store.ack(device.id, frame.messageIds).then(
       () => {
+        this.ctx.metrics.acks.inc(undefined, frame.messageIds.length);
         for (const id of frame.messageIds) this.inFlight.delete(deviceKey(id));
         this.send({ type: 'ok', id: frame.id });
         void this.pump();
@@ -370,28 +407,38 @@ export class Connection implements OnlineConnection {
    * Pushes stored mail in seq order, keeping at most `deliveryWindow` deliveries unacknowledged;
    * acks open the window again. After the first time the mailbox is drained, `queue_empty`.
    */
-  private async pump(): Promise<void> {
+  private pump(): Promise<number> {
     if (this.pumping) {
+      // The running loop reads the store once more before it ends; its count includes ours.
       this.pumpAgain = true;
-      return;
+      return this.currentPump;
     }
     this.pumping = true;
+    this.currentPump = this.pumpLoop();
+    return this.currentPump;
+  }
+
+  /** Resolves with how many messages it delivered, -1 when the store failed (the sweeper retries). */
+  private async pumpLoop(): Promise<number> {
+    let delivered = 0;
     try {
       do {
         this.pumpAgain = false;
         const device = this.device;
-        if (device === null || this.closed) return;
+        if (device === null || this.closed) return delivered;
         const window = this.ctx.limits.deliveryWindow;
         let drained = false;
         while (!this.closed && this.device === device && this.inFlight.size < window) {
           const want = window - this.inFlight.size;
           const batch = await this.ctx.store.pending(device.id, this.cursor, this.ctx.clock.now(), want);
-          if (this.closed || this.device !== device) return;
+          if (this.closed || this.device !== device) return delivered;
           for (const m of batch) {
             this.cursor = m.seq;
             this.inFlight.add(deviceKey(m.messageId));
             this.send({ type: 'deliver', messageId: m.messageId, envelope: m.envelope, receivedAt: m.receivedAt });
           }
+          delivered += batch.length;
+          this.ctx.metrics.messagesOut.inc(undefined, batch.length);
           if (batch.length < want) {
             drained = true;
             break;
@@ -402,9 +449,13 @@ export class Connection implements OnlineConnection {
           this.send({ type: 'queue_empty' });
         }
       } while (this.pumpAgain && !this.closed);
+      return delivered;
     } catch (e) {
       this.ctx.logger.error('delivery_failed', { error: e instanceof Error ? e.name : 'unknown' });
+      if (this.device !== null && !this.closed) this.ctx.devices.deliveryFailed(this.device.key, this);
+      return -1;
     } finally {
+      // Synchronously after the last pumpAgain check, so a wake() in between is never lost.
       this.pumping = false;
     }
   }

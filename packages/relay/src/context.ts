@@ -1,6 +1,7 @@
 /** State shared by every connection of one relay (the connection logic's only dependencies). */
 import type { CryptoBackend } from '@pigeon/crypto';
 import type { RelayLogger } from './logger.js';
+import type { RelayMetrics } from './metrics/relay-metrics.js';
 import type { RelayClock, RelayLimits } from './options.js';
 import type { RelayStore } from './store/types.js';
 import type { TokenBucket } from './rate-limit.js';
@@ -11,8 +12,10 @@ export interface DeviceDirectory {
   /** Registers `conn` as the device's connection; returns the one it displaces, if any. */
   claim(deviceKey: string, conn: OnlineConnection): OnlineConnection | undefined;
   release(deviceKey: string, conn: OnlineConnection): void;
-  /** New mail was committed for the device: wake its connection, if it is here. */
+  /** New mail was committed for the device: wake its connection, here or (over the bus) on another node. */
   notify(deviceKey: string): void;
+  /** A delivery to `conn` failed on a store error: re-read its mailbox soon (the sweeper retries). */
+  deliveryFailed(deviceKey: string, conn: OnlineConnection): void;
 }
 
 export interface OnlineConnection {
@@ -20,6 +23,8 @@ export interface OnlineConnection {
   wake(): void;
   /** Closes with REPLACED: the same device authenticated on another connection. */
   replace(): void;
+  /** Re-reads the mailbox now (a sweep); resolves with how many messages it delivered, -1 when the store failed. */
+  sweep(): Promise<number>;
 }
 
 export interface RelayContext {
@@ -31,6 +36,7 @@ export interface RelayContext {
   readonly logger: RelayLogger;
   readonly messageTtlMs: number;
   readonly devices: DeviceDirectory;
+  readonly metrics: RelayMetrics;
   /** Monotonic ms for rate limits and timeouts (never the injectable wall clock). */
   monotonic(): number;
   /** The token bucket shared by every connection from one IP address. */
@@ -39,26 +45,4 @@ export interface RelayContext {
 
 export function deviceKey(deviceId: Uint8Array): string {
   return Buffer.from(deviceId.buffer, deviceId.byteOffset, deviceId.byteLength).toString('hex');
-}
-
-export class LocalDeviceDirectory implements DeviceDirectory {
-  private readonly online = new Map<string, OnlineConnection>();
-
-  claim(key: string, conn: OnlineConnection): OnlineConnection | undefined {
-    const previous = this.online.get(key);
-    this.online.set(key, conn);
-    return previous === conn ? undefined : previous;
-  }
-
-  release(key: string, conn: OnlineConnection): void {
-    if (this.online.get(key) === conn) this.online.delete(key);
-  }
-
-  notify(key: string): void {
-    this.online.get(key)?.wake();
-  }
-
-  get size(): number {
-    return this.online.size;
-  }
 }

@@ -16,3 +16,9 @@ export { SQLITE_MIGRATIONS, LATEST_SCHEMA_VERSION } from './store/sqlite-migrati
 export type * from './store/types.js';
 export { parseRelayArgs, startRelayFromArgs, RELAY_USAGE, type RunningRelay } from './args.js';
 export { createStaticApp, normalizeAppPath, DEFAULT_APP_PATH, MAX_APP_BYTES, APP_CONFIG_FILE, type StaticApp, type StaticAppOptions } from './static-app.js';
+export { LocalBus, LocalBusHub } from './bus/local-bus.js';
+export { RedisBus, DEFAULT_BUS_PREFIX, type RedisBusOptions } from './bus/redis-bus.js';
+export { DEFAULT_BUS_SWEEP_MS, DEFAULT_BUS_SWEEP_MAX_MS } from './bus/cluster-directory.js';
+export type { RelayBus, BusHandlers, BusStatus, ClaimOrigin } from './bus/types.js';
+export { checkHealth, type HealthReport } from './health.js';
+export * from './blobs/index.js';

@@ -6,8 +6,10 @@ import { MAX_DEVICES_PER_ACCOUNT } from '@pigeon/api';
 import type { CryptoBackend } from '@pigeon/crypto';
 import { RelayServerError } from './errors.js';
 import type { RelayLogger } from './logger.js';
+import type { RelayBus } from './bus/types.js';
 import type { RelayStore } from './store/types.js';
 import type { RelayVerifier } from './verifier.js';
+import type { BlobOptions } from './blobs/options.js';
 
 export interface RelayLimits {
   /** Simultaneous WebSocket connections from one IP address; more are closed with TOO_MANY_CONNECTIONS (4003). */
@@ -81,6 +83,24 @@ export interface RelayOptions {
   readonly dataDir?: string;
   /** A store to use instead of SQLite in dataDir (the relay does not close it). */
   readonly store?: RelayStore;
+  /**
+   * Where the relay keeps its data when `store` is not given: a PostgreSQL URL, or several
+   * separated by commas (shards), for a cluster; omitted or 'sqlite': SQLite in dataDir.
+   */
+  readonly storeUrl?: string;
+  /** A bus to use (e.g. a LocalBusHub endpoint shared by relays in one process); the relay does not close it. */
+  readonly bus?: RelayBus;
+  /** redis://host:port when `bus` is not given (several nodes); omitted: the in-process bus. */
+  readonly busUrl?: string;
+  /** Channel prefix on the Redis bus (default 'pigeon:'), so clusters or test runs can share a Redis. */
+  readonly busPrefix?: string;
+  /** Names this node in connection claims (default: random per start). */
+  readonly nodeId?: string;
+  /** Re-read interval of an online device's mailbox: first/while the bus is down, and the backoff ceiling. */
+  readonly busSweepMs?: number;
+  readonly busSweepMaxMs?: number;
+  /** Serve /metrics and /healthz on this separate listener (see admin.ts); omitted: not served. */
+  readonly admin?: { readonly port: number; readonly host?: string };
   /** 'full' (default): fsync per group commit; 'normal': survives a killed process, not a power cut. */
   readonly durability?: 'full' | 'normal';
   /** The only path that accepts WebSocket upgrades. Default '/pigeon'. */
@@ -100,6 +120,8 @@ export interface RelayOptions {
   readonly site?: { readonly indexHtml?: string; readonly notFoundHtml?: string };
   /** Serve the web app (a built directory) at `path` (default '/app/'; see static-app.ts). */
   readonly app?: { readonly dir: string; readonly path?: string };
+  /** The blob (attachment) store, on by default under `${wsPath}/blobs`; false turns it off (docs/relay-api.md "Blobs"). */
+  readonly blobs?: BlobOptions | false;
 }
 
 function positiveInt(name: string, value: number, allowZero = false): void {
@@ -132,6 +154,19 @@ export function validateOptions(options: RelayOptions): void {
   if (!/^\/[A-Za-z0-9._~\-/]*$/.test(wsPath)) throw new RelayServerError('BAD_OPTION', 'wsPath must be an absolute URL path');
   if (options.messageTtlMs !== undefined) positiveInt('messageTtlMs', options.messageTtlMs);
   if (options.sweepIntervalMs !== undefined) positiveInt('sweepIntervalMs', options.sweepIntervalMs);
+  if (options.busSweepMs !== undefined) positiveInt('busSweepMs', options.busSweepMs);
+  if (options.busSweepMaxMs !== undefined) positiveInt('busSweepMaxMs', options.busSweepMaxMs);
+  if ((options.busSweepMaxMs ?? Infinity) < (options.busSweepMs ?? 0)) throw new RelayServerError('BAD_OPTION', 'busSweepMaxMs must be >= busSweepMs');
+  if (options.nodeId !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(options.nodeId)) {
+    throw new RelayServerError('BAD_OPTION', 'nodeId: 1 to 64 of A-Z a-z 0-9 _ -');
+  }
+  if (options.admin !== undefined) {
+    positiveInt('admin port', options.admin.port, true);
+    if (options.admin.port > 65535) throw new RelayServerError('BAD_OPTION', 'admin port must be <= 65535');
+  }
+  if (options.busUrl !== undefined && !/^rediss?:\/\//.test(options.busUrl)) {
+    throw new RelayServerError('BAD_OPTION', 'the bus URL must start with redis:// or rediss://');
+  }
   if (options.durability !== undefined && options.durability !== 'full' && options.durability !== 'normal') {
     throw new RelayServerError('BAD_OPTION', "durability must be 'full' or 'normal'");
   }

@@ -6,11 +6,20 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
+import { randomBytes } from 'node:crypto';
 import { CLOSE_CODES, MAX_FRAME_BYTES } from '@pigeon/api';
 import { defaultBackend } from '@pigeon/crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Connection } from './connection.js';
-import { LocalDeviceDirectory, type RelayContext } from './context.js';
+import type { RelayContext } from './context.js';
+import { startAdminServer, DEFAULT_ADMIN_HOST, type AdminServer } from './admin.js';
+import { ClusterDirectory, DEFAULT_BUS_SWEEP_MAX_MS, DEFAULT_BUS_SWEEP_MS } from './bus/cluster-directory.js';
+import { LocalBus } from './bus/local-bus.js';
+import type { RelayBus } from './bus/types.js';
+import { checkHealth } from './health.js';
+import { instrumentStore } from './metrics/instrumented-store.js';
+import { QueueDepthSampler } from './metrics/queue-depth.js';
+import { RelayMetrics } from './metrics/relay-metrics.js';
 import { RelayServerError } from './errors.js';
 import { silentLogger } from './logger.js';
 import {
@@ -23,11 +32,12 @@ import {
   type RelayOptions,
 } from './options.js';
 import { TokenBucket } from './rate-limit.js';
-import { openSqliteStore } from './store/sqlite-store.js';
+import { openStore } from './store/open-store.js';
 import type { RelayStore } from './store/types.js';
 import { createProtocolVerifier } from './verifier.js';
 import { createWebsite } from './website.js';
 import { createStaticApp } from './static-app.js';
+import { openBlobHost, type BlobHost } from './blobs/host.js';
 
 export interface RelayAddress {
   /** WebSocket URL clients connect to, e.g. ws://127.0.0.1:8080/pigeon. */
@@ -36,13 +46,19 @@ export interface RelayAddress {
   readonly httpUrl: string;
   /** URL of the web app when it is served (options.app), e.g. http://127.0.0.1:8080/app/. */
   readonly appUrl?: string;
+  /** Base URL of the blob (attachment) endpoints, e.g. http://127.0.0.1:8080/pigeon/blobs. */
+  readonly blobUrl?: string;
   readonly host: string;
   readonly port: number;
+  /** Base URL of the admin listener (/metrics, /healthz) when options.admin is set. */
+  readonly adminUrl?: string;
 }
 
 export interface RelayStats {
   readonly connections: number;
   readonly onlineDevices: number;
+  /** This node's id in connection claims on the bus. */
+  readonly nodeId: string;
 }
 
 export interface Relay {
@@ -52,7 +68,11 @@ export interface Relay {
   stop(): Promise<void>;
   /** Deletes expired messages now (also runs every sweepIntervalMs). Returns how many. */
   sweepExpired(): Promise<number>;
+  /** Deletes expired blobs and unfinished uploads now (also runs every sweepIntervalMs). Returns how many. */
+  sweepBlobs(): Promise<number>;
   stats(): RelayStats;
+  /** Prometheus text of this node's metrics (also served on the admin listener). */
+  metricsText(): Promise<string>;
   /** The store in use (after start()). */
   readonly store: RelayStore;
   readonly limits: RelayLimits;
@@ -86,6 +106,11 @@ export function createRelay(options: RelayOptions = {}): Relay {
 
   let store: RelayStore | undefined = options.store;
   const ownsStore = options.store === undefined;
+  const nodeId = options.nodeId ?? randomBytes(6).toString('hex');
+  let bus: RelayBus | undefined = options.bus;
+  const ownsBus = options.bus === undefined;
+  let admin: AdminServer | undefined;
+  let queueDepth: QueueDepthSampler | undefined;
   let server: Server | undefined;
   let wss: WebSocketServer | undefined;
   let state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
@@ -93,7 +118,18 @@ export function createRelay(options: RelayOptions = {}): Relay {
   const connections = new Set<Connection>();
   const perAddress = new Map<string, number>();
   const addressBuckets = new Map<string, TokenBucket>();
-  const devices = new LocalDeviceDirectory();
+  const metrics = new RelayMetrics({
+    connections: () => connections.size,
+    authenticatedDevices: () => devices?.size ?? 0,
+    deliveriesInFlight: () => {
+      let n = 0;
+      for (const c of connections) n += c.deliveriesInFlight;
+      return n;
+    },
+    busUp: () => (bus?.status().up ? 1 : 0),
+    queueDepthSample: () => queueDepth?.value ?? { messages: 0, maxMessages: 0, devices: 0 },
+  });
+  let devices: ClusterDirectory | undefined;
 
   const requireStore = (): RelayStore => {
     if (store === undefined) throw new RelayServerError('BAD_STATE', 'relay not started');
@@ -101,14 +137,15 @@ export function createRelay(options: RelayOptions = {}): Relay {
   };
 
   const context = (): RelayContext => ({
-    store: requireStore(),
+    store: instrumentStore(requireStore(), metrics),
     verifier,
     crypto,
     limits,
     clock,
     logger,
     messageTtlMs,
-    devices,
+    devices: devices!,
+    metrics,
     monotonic,
     addressBucket(address) {
       let bucket = addressBuckets.get(address);
@@ -120,6 +157,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
     },
   });
   let ctx: RelayContext | undefined;
+  let blobs: BlobHost | undefined;
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = (req.url ?? '').split('?')[0];
@@ -187,10 +225,27 @@ export function createRelay(options: RelayOptions = {}): Relay {
     async start() {
       if (state !== 'new') throw new RelayServerError('BAD_STATE', 'start() may be called once');
       state = 'starting';
-      store ??= openSqliteStore({ dataDir: options.dataDir, durability: options.durability });
+      store ??= await openStore({ storeUrl: options.storeUrl, dataDir: options.dataDir, durability: options.durability, logger });
+      if (bus === undefined) {
+        if (options.busUrl !== undefined) {
+          // Loaded only for a cluster, so a single node never loads the Redis client.
+          const { RedisBus } = await import('./bus/redis-bus.js');
+          bus = new RedisBus({ url: options.busUrl, ...(options.busPrefix !== undefined ? { prefix: options.busPrefix } : {}), logger });
+        } else {
+          bus = new LocalBus();
+        }
+      }
+      const busSweepMs = options.busSweepMs ?? DEFAULT_BUS_SWEEP_MS;
+      devices = new ClusterDirectory(bus, nodeId, { baseMs: busSweepMs, maxMs: Math.max(busSweepMs, options.busSweepMaxMs ?? DEFAULT_BUS_SWEEP_MAX_MS) }, metrics, monotonic);
+      await bus.start(devices);
+      devices.start();
+      if (options.blobs !== false) {
+        blobs = await openBlobHost({ dataDir: options.dataDir, durability: options.durability, wsPath, blobs: options.blobs, devices: store, crypto, clock, logger });
+      }
       ctx = context();
       wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
       server = createServer((req, res) => {
+        if (blobs?.service.handle(req, res)) return;
         if (!app?.handle(req, res)) website.handle(req, res);
       });
       server.on('upgrade', onUpgrade);
@@ -207,16 +262,29 @@ export function createRelay(options: RelayOptions = {}): Relay {
       timers.push(
         setInterval(() => {
           sweepExpired().catch(() => logger.error('sweep_failed'));
+          blobs?.service.sweep().catch(() => logger.error('blob_sweep_failed'));
         }, sweepIntervalMs).unref(),
       );
+      if (options.admin !== undefined) {
+        const usedStore = store;
+        const usedBus = bus;
+        queueDepth = new QueueDepthSampler(usedStore, () => devices!.deviceKeys());
+        queueDepth.start();
+        admin = await startAdminServer(options.admin.host ?? DEFAULT_ADMIN_HOST, options.admin.port, {
+          metrics: () => metrics.render(),
+          health: () => checkHealth(usedStore, usedBus),
+        });
+      }
       state = 'running';
       const bound = srv.address() as AddressInfo;
       const host = urlHost(options.host ?? '127.0.0.1');
-      logger.info('listening', { port: bound.port });
+      logger.info('listening', { port: bound.port, node: nodeId, bus: bus.status().kind });
       return {
         url: `ws://${host}:${bound.port}${wsPath}`,
         httpUrl: `http://${host}:${bound.port}/`,
         ...(app ? { appUrl: `http://${host}:${bound.port}${app.path}` } : {}),
+        ...(blobs ? { blobUrl: `http://${host}:${bound.port}${blobs.service.basePath}` } : {}),
+        ...(admin ? { adminUrl: admin.url } : {}),
         host: bound.address,
         port: bound.port,
       };
@@ -227,6 +295,9 @@ export function createRelay(options: RelayOptions = {}): Relay {
       const wasStarted = state !== 'new';
       state = 'stopped';
       for (const t of timers) clearInterval(t);
+      devices?.stop();
+      queueDepth?.stop();
+      await admin?.close();
       for (const conn of connections) conn.close(CLOSE_CODES.GOING_AWAY, 'shutting down');
       if (server) {
         const srv = server;
@@ -237,13 +308,19 @@ export function createRelay(options: RelayOptions = {}): Relay {
       }
       for (const conn of connections) conn.terminate();
       wss?.close();
+      await blobs?.close();
+      if (wasStarted && ownsBus && bus) await bus.close();
       if (wasStarted && ownsStore && store) await store.close();
     },
 
     sweepExpired,
 
+    sweepBlobs: () => (blobs ? blobs.service.sweep() : Promise.resolve(0)),
+
     stats() {
-      return { connections: connections.size, onlineDevices: devices.size };
+      return { connections: connections.size, onlineDevices: devices?.size ?? 0, nodeId };
     },
+
+    metricsText: () => metrics.render(),
   };
 }

@@ -213,6 +213,62 @@ export function runStoreConformance(name: string, factory: () => Promise<RelaySt
       assert.equal((await s.pending(r, 0, 0, 10)).length, 0);
     });
 
+    it('device lists: a higher counter supersedes and removes unlisted devices with their prekeys and mailbox', async () => {
+      const s = await open();
+      const a = device();
+      const b = device(a.accountId);
+      const c = device(a.accountId);
+      for (const d of [a, b, c]) assert.equal(await s.registerDevice(d, 10), 'created');
+      await s.putPreKeys(b.deviceId, upload({ oneTime: [1, 2] }), 100);
+      await s.enqueue({ recipientDeviceId: b.deviceId, messageId: id(), envelope: bytes(10), receivedAt: 1, expiresAt: 1e15 }, LIMITS);
+      assert.equal(await s.getDeviceList(a.accountId), undefined);
+
+      const v1 = { counter: 1, bytes: bytes(40, 1) };
+      const first = await s.putDeviceList(a.accountId, v1, [a.deviceId, b.deviceId]);
+      assert.equal(first.outcome, 'stored');
+      assert.deepStrictEqual(first.outcome === 'stored' ? first.removed.map((x) => Buffer.from(x).toString('hex')) : [], [Buffer.from(c.deviceId).toString('hex')]);
+      assert.equal(await s.getDevice(c.deviceId), undefined);
+      const got = await s.getDeviceList(a.accountId);
+      assert.equal(got?.counter, 1);
+      same(got!.bytes, v1.bytes);
+
+      assert.deepStrictEqual(await s.putDeviceList(a.accountId, v1, [a.deviceId, b.deviceId]), { outcome: 'unchanged' });
+      assert.deepStrictEqual(await s.putDeviceList(a.accountId, { counter: 1, bytes: bytes(40, 2) }, [a.deviceId]), { outcome: 'stale' });
+      assert.deepStrictEqual(await s.putDeviceList(a.accountId, { counter: 0, bytes: bytes(40, 3) }, [a.deviceId]), { outcome: 'stale' });
+      assert.ok(await s.getDevice(b.deviceId), 'a refused list changes nothing');
+
+      const v2 = await s.putDeviceList(a.accountId, { counter: 5, bytes: bytes(40, 5) }, [a.deviceId]);
+      assert.equal(v2.outcome, 'stored');
+      assert.equal(await s.getDevice(b.deviceId), undefined);
+      assert.ok(await s.getDevice(a.deviceId));
+      assert.deepStrictEqual(await s.mailboxUsage(b.deviceId), { messages: 0, bytes: 0 });
+      assert.equal((await s.pending(b.deviceId, 0, 0, 10)).length, 0);
+      assert.deepStrictEqual(await s.preKeyCounts(b.deviceId), { oneTimePreKeys: 0, kemOneTimePreKeys: 0 });
+      assert.equal((await s.getDeviceList(a.accountId))?.counter, 5);
+    });
+
+    it('provisioning mailboxes hold one message, hand it out once and expire', async () => {
+      const s = await open();
+      const p = id();
+      assert.equal(await s.putProvisioningMessage(p, bytes(8), 10), 'unknown');
+      assert.equal(await s.openProvisioning(p, 10, 100), 'opened');
+      assert.equal(await s.openProvisioning(p, 20, 100), 'exists');
+      assert.equal(await s.takeProvisioningMessage(p, 20), undefined);
+      assert.equal(await s.putProvisioningMessage(p, bytes(8, 4), 30), 'stored');
+      assert.equal(await s.putProvisioningMessage(p, bytes(8, 5), 30), 'full');
+      same((await s.takeProvisioningMessage(p, 40))!, bytes(8, 4));
+      assert.equal(await s.takeProvisioningMessage(p, 40), undefined);
+      assert.equal(await s.putProvisioningMessage(p, bytes(8), 50), 'unknown');
+
+      const q = id();
+      assert.equal(await s.openProvisioning(q, 10, 100), 'opened');
+      assert.equal(await s.putProvisioningMessage(q, bytes(8), 100), 'unknown', 'expired');
+      assert.equal(await s.openProvisioning(id(), 200, 300), 'opened'); // sweeps q
+      assert.equal(await s.openProvisioning(q, 200, 300), 'opened', 'an expired id can be opened again');
+      assert.equal(await s.putProvisioningMessage(q, bytes(8), 250), 'stored');
+      assert.equal(await s.takeProvisioningMessage(q, 300), undefined, 'expired messages are not handed out');
+    });
+
     it('rejects calls after close', async () => {
       const s = await factory();
       await s.close();

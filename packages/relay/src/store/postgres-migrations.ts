@@ -241,6 +241,26 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'linked devices',
+    // docs/relay-api.md "Linked devices". device_lists lives with the account (account shard);
+    // a provisioning mailbox on the shard of its random id.
+    sql: `
+      CREATE TABLE device_lists (
+        account_id BYTEA PRIMARY KEY REFERENCES accounts (account_id),
+        counter BIGINT NOT NULL,
+        list BYTEA NOT NULL
+      );
+
+      CREATE TABLE provisioning (
+        provisioning_id BYTEA PRIMARY KEY,
+        expires_at BIGINT NOT NULL,
+        envelope BYTEA
+      );
+      CREATE INDEX provisioning_by_expiry ON provisioning (expires_at);
+    `,
+  },
 ];
 
 export const LATEST_POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]!.version;

@@ -30,6 +30,7 @@ import { RelayServerError } from '../errors.js';
 import { GroupCommitter } from './postgres-group-commit.js';
 import { LATEST_POSTGRES_SCHEMA_VERSION, POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { canonicalShardSet, parseShardList, ShardRouter, type PostgresShardSpec, type ResolvedShard } from './postgres-sharding.js';
+import type { PutDeviceListResult, StoredDeviceList } from './linked-devices.js';
 import type {
   EnqueueResult,
   MailboxLimits,
@@ -186,6 +187,24 @@ const SQL = {
   ackMany: 'SELECT pigeon_ack_many($1::bytea[], $2::bytea[], $3::integer[], $4::integer[]) AS counts',
   sweep: 'SELECT pigeon_sweep_batch($1, $2) AS n',
   usage: 'SELECT messages, bytes FROM mailbox_usage WHERE device_id = $1',
+  // linked devices (migration 4)
+  getList: 'SELECT counter, list FROM device_lists WHERE account_id = $1',
+  getListForUpdate: 'SELECT counter, list FROM device_lists WHERE account_id = $1 FOR UPDATE',
+  putList: `INSERT INTO device_lists (account_id, counter, list) VALUES ($1, $2, $3)
+    ON CONFLICT (account_id) DO UPDATE SET counter = EXCLUDED.counter, list = EXCLUDED.list`,
+  unlistedDevices: 'SELECT device_id FROM devices WHERE account_id = $1 AND NOT (device_id = ANY ($2::bytea[]))',
+  deleteDevicePreKeys: `WITH a AS (DELETE FROM signed_prekeys WHERE account_id = $1 AND device_id = ANY ($2::bytea[]))
+    DELETE FROM one_time_prekeys WHERE account_id = $1 AND device_id = ANY ($2::bytea[])`,
+  deleteDevices: 'DELETE FROM devices WHERE account_id = $1 AND device_id = ANY ($2::bytea[])',
+  deleteMailbox: `WITH m AS (DELETE FROM messages WHERE recipient = $1), u AS (DELETE FROM mailbox_usage WHERE device_id = $1)
+    DELETE FROM device_directory WHERE device_id = $1`,
+  provisioningSweep: 'DELETE FROM provisioning WHERE expires_at <= $1',
+  provisioningOpen: `INSERT INTO provisioning (provisioning_id, expires_at, envelope) VALUES ($1, $2, NULL)
+    ON CONFLICT (provisioning_id) DO NOTHING`,
+  provisioningFill: 'UPDATE provisioning SET envelope = $2 WHERE provisioning_id = $1 AND expires_at > $3 AND envelope IS NULL',
+  provisioningGet: 'SELECT envelope FROM provisioning WHERE provisioning_id = $1 AND expires_at > $2',
+  provisioningTake: `DELETE FROM provisioning WHERE provisioning_id = $1 AND expires_at > $2 AND envelope IS NOT NULL
+    RETURNING envelope`,
 } as const;
 
 type StatementName = keyof typeof SQL;
@@ -642,6 +661,65 @@ export class PostgresRelayStore implements RelayStore {
   async ping(): Promise<void> {
     if (this.closed) throw new RelayServerError('STORE_CLOSED', 'store is closed');
     await Promise.all(this.pools.map((p) => p.query('SELECT 1')));
+  }
+
+  // ---- linked devices (linked-devices.ts) -----------------------------------------------------
+
+  async getDeviceList(accountId: Uint8Array): Promise<StoredDeviceList | undefined> {
+    const [row] = await this.rows<{ counter: number; list: Buffer }>(this.pool(accountId), 'getList', [b(accountId)]);
+    return row === undefined ? undefined : { counter: row.counter, bytes: row.list };
+  }
+
+  async putDeviceList(accountIdIn: Uint8Array, list: StoredDeviceList, listedDeviceIds: readonly Uint8Array[]): Promise<PutDeviceListResult> {
+    const accountId = b(accountIdIn);
+    // Account shard, one transaction under the account row lock (the same lock registrations
+    // take): the counter check, the list and the unlisted devices' rows commit together.
+    const result = await this.tx(accountId, async (c): Promise<PutDeviceListResult> => {
+      if ((await this.rows(c, 'lockAccount', [accountId])).length === 0) {
+        await c.query(stmt('insertAccount', [accountId, 0]));
+        await c.query(stmt('lockAccount', [accountId]));
+      }
+      const [current] = await this.rows<{ counter: number; list: Buffer }>(c, 'getListForUpdate', [accountId]);
+      if (current !== undefined) {
+        if (current.counter === list.counter && current.list.equals(b(list.bytes))) return { outcome: 'unchanged' };
+        if (list.counter <= current.counter) return { outcome: 'stale' };
+      }
+      await c.query(stmt('putList', [accountId, list.counter, b(list.bytes)]));
+      const gone = (await this.rows<{ device_id: Buffer }>(c, 'unlistedDevices', [accountId, listedDeviceIds.map(b)])).map((r) => r.device_id);
+      if (gone.length > 0) {
+        await c.query(stmt('deleteDevicePreKeys', [accountId, gone]));
+        await c.query(stmt('deleteDevices', [accountId, gone]));
+      }
+      return { outcome: 'stored', removed: gone };
+    });
+    if (result.outcome === 'stored') {
+      // Device shards: the mailboxes and directory rows. The device rows are already gone, so a
+      // failure here leaves only unreachable rows (getDevice finds no device), never a live device.
+      for (const deviceId of result.removed) {
+        this.deviceAccounts.delete(b(deviceId).toString('hex'));
+        await this.inMailboxOrder(deviceId, () => this.pool(deviceId).query(stmt('deleteMailbox', [b(deviceId)])));
+      }
+    }
+    return result;
+  }
+
+  async openProvisioning(provisioningId: Uint8Array, now: number, expiresAt: number): Promise<'opened' | 'exists'> {
+    const pool = this.pool(provisioningId);
+    await pool.query(stmt('provisioningSweep', [now]));
+    const res = await pool.query(stmt('provisioningOpen', [b(provisioningId), expiresAt]));
+    return res.rowCount === 1 ? 'opened' : 'exists';
+  }
+
+  async putProvisioningMessage(provisioningId: Uint8Array, envelope: Uint8Array, now: number): Promise<'stored' | 'unknown' | 'full'> {
+    const pool = this.pool(provisioningId);
+    const res = await pool.query(stmt('provisioningFill', [b(provisioningId), b(envelope), now]));
+    if (res.rowCount === 1) return 'stored';
+    return (await this.rows(pool, 'provisioningGet', [b(provisioningId), now])).length === 0 ? 'unknown' : 'full';
+  }
+
+  async takeProvisioningMessage(provisioningId: Uint8Array, now: number): Promise<Uint8Array | undefined> {
+    const [row] = await this.rows<{ envelope: Buffer }>(this.pool(provisioningId), 'provisioningTake', [b(provisioningId), now]);
+    return row?.envelope;
   }
 
   /** Waits for calls in progress, then closes every connection. */

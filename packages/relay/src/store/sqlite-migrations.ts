@@ -83,6 +83,26 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 2,
+    name: 'linked devices',
+    // docs/relay-api.md "Linked devices": the account's signed device list (counter kept apart
+    // so the supersession check needs no decoding) and one-message provisioning mailboxes.
+    sql: `
+      CREATE TABLE device_lists (
+        account_id BLOB PRIMARY KEY,
+        counter INTEGER NOT NULL,
+        list BLOB NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE provisioning (
+        provisioning_id BLOB PRIMARY KEY,
+        expires_at INTEGER NOT NULL,
+        envelope BLOB
+      ) WITHOUT ROWID;
+      CREATE INDEX provisioning_by_expiry ON provisioning (expires_at);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]!.version;

@@ -14,6 +14,8 @@ import Database from 'better-sqlite3';
 import type { WirePreKey, WireSignedPreKey } from '@pigeon/api';
 import { RelayServerError } from '../errors.js';
 import { LATEST_SCHEMA_VERSION, SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import { SqliteLinkedDevices } from './sqlite-linked-devices.js';
+import type { PutDeviceListResult, StoredDeviceList } from './linked-devices.js';
 import type {
   EnqueueResult,
   MailboxLimits,
@@ -120,9 +122,11 @@ export class SqliteRelayStore implements RelayStore {
   private readonly setTokensTx;
   private readonly registerTx;
   private readonly batchTx;
+  private readonly linked: SqliteLinkedDevices;
 
   constructor(readonly db: Database.Database) {
     const p = (sql: string) => db.prepare(sql);
+    this.linked = new SqliteLinkedDevices(db);
     this.s = {
       getDevice: p('SELECT * FROM devices WHERE device_id = ?'),
       devicesOfAccount: p('SELECT * FROM devices WHERE account_id = ? ORDER BY registered_at, device_id'),
@@ -347,6 +351,29 @@ export class SqliteRelayStore implements RelayStore {
       const row = this.s.usage.get(deviceId) as UsageRow | undefined;
       return { messages: row?.messages ?? 0, bytes: row?.bytes ?? 0 };
     });
+  }
+
+  // linked devices (sqlite-linked-devices.ts). putDeviceList deletes mailboxes, so it goes
+  // through the group commit queue to stay ordered with enqueues and acks.
+
+  getDeviceList(accountId: Uint8Array): Promise<StoredDeviceList | undefined> {
+    return this.now(() => this.linked.getDeviceList(accountId));
+  }
+
+  putDeviceList(accountId: Uint8Array, list: StoredDeviceList, listedDeviceIds: readonly Uint8Array[]): Promise<PutDeviceListResult> {
+    return this.batched(() => this.linked.putDeviceList(accountId, list, listedDeviceIds));
+  }
+
+  openProvisioning(provisioningId: Uint8Array, now: number, expiresAt: number): Promise<'opened' | 'exists'> {
+    return this.now(() => this.linked.openProvisioning(provisioningId, now, expiresAt));
+  }
+
+  putProvisioningMessage(provisioningId: Uint8Array, envelope: Uint8Array, now: number): Promise<'stored' | 'unknown' | 'full'> {
+    return this.now(() => this.linked.putProvisioningMessage(provisioningId, envelope, now));
+  }
+
+  takeProvisioningMessage(provisioningId: Uint8Array, now: number): Promise<Uint8Array | undefined> {
+    return this.now(() => this.linked.takeProvisioningMessage(provisioningId, now));
   }
 
   async close(): Promise<void> {

@@ -14,6 +14,9 @@
  *   the store failed and the relay answers INTERNAL.
  */
 import type { WirePreKey, WireSignedPreKey } from '@pigeon/api';
+import type { LinkedDeviceStore } from './linked-devices.js';
+
+export type { LinkedDeviceStore, PutDeviceListResult, StoredDeviceList } from './linked-devices.js';
 
 export interface StoredDevice {
   readonly deviceId: Uint8Array;
@@ -73,7 +76,8 @@ export interface MailboxLimits {
 
 export type EnqueueResult = 'stored' | 'duplicate' | 'full';
 
-export interface RelayStore {
+/** Linked devices (device lists, provisioning mailboxes): ./linked-devices.ts. */
+export interface RelayStore extends LinkedDeviceStore {
   // accounts and devices
   registerDevice(device: StoredDevice, maxDevicesPerAccount: number): Promise<RegisterDeviceResult>;
   getDevice(deviceId: Uint8Array): Promise<StoredDevice | undefined>;
@@ -108,6 +112,12 @@ export interface RelayStore {
   /** Deletes every message with expiresAt <= now; returns how many. */
   sweepExpired(now: number): Promise<number>;
   mailboxUsage(deviceId: Uint8Array): Promise<{ readonly messages: number; readonly bytes: number }>;
+
+  /**
+   * Optional liveness probe of every database the store uses (for /healthz); rejects when one
+   * does not answer. Stores without it are probed with a cheap read (src/health.ts).
+   */
+  ping?(): Promise<void>;
 
   /** Flushes pending writes and releases the store. */
   close(): Promise<void>;
