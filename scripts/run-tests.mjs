@@ -47,13 +47,20 @@ for (const pkg of readdirSync(join(root, 'packages'))) {
   const testDir = join(root, 'packages', pkg, 'dist', 'test');
   if (existsSync(testDir)) walk(testDir, files);
 }
-const selected = files.sort().filter(matches);
+// Tests that restart the machine's shared PostgreSQL/Redis run alone, after everything else, so
+// they never pull a service away from a test running beside them.
+const SERVICE_RESTART_TESTS = ['cluster-failures.test.js'];
+const isServiceRestart = (f) => SERVICE_RESTART_TESTS.some((name) => f.endsWith(name));
+const selectedAll = files.sort().filter(matches);
+const selected = selectedAll.filter((f) => !isServiceRestart(f));
+const serial = selectedAll.filter(isServiceRestart);
 const wantWeb = existsSync(join(root, 'packages', 'web')) && (filters.length === 0 || filters.some((s) => 'packages/web'.includes(s)));
-if (selected.length === 0 && !wantWeb) {
+if (selectedAll.length === 0 && !wantWeb) {
   console.error('no test files found: run `npm run build` first');
   process.exit(1);
 }
 if (selected.length > 0) runNodeTests('packages', { options: ['--test-concurrency=2'], files: selected }, root);
+if (serial.length > 0) runNodeTests('service-restarts', { options: ['--test-concurrency=1'], files: serial }, root);
 
 // The web app is bundled by Vite, not compiled by tsc -b: unit tests under vitest, end-to-end
 // tests (plain .mjs driving real Chromium) under node:test.
