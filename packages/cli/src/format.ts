@@ -6,10 +6,12 @@ export function time(ms: number): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
-const STATE_MARK: Record<StoredMessage['state'], string> = {
+/** How a message's state reads in a terminal: ✓ at the relay, ✓✓ on their device, then read. */
+export const STATE_MARK: Record<StoredMessage['state'], string> = {
   queued: 'queued',
-  sent: 'sent',
-  delivered: 'delivered',
+  sent: '✓ sent',
+  delivered: '✓✓ delivered',
+  read: '✓✓ read',
   failed: 'FAILED',
 };
 
@@ -28,5 +30,14 @@ export function messageJson(m: StoredMessage, contact: Contact | undefined): Rec
 }
 
 export function contactLine(c: Contact): string {
-  return `${safeText(c.name)}  ${c.pigeonId}${c.verified ? '  (verified)' : ''}`;
+  return `${safeText(c.name)}  ${c.pigeonId}${c.verified ? '  (verified)' : ''}${c.keyChanged ? '  (KEY CHANGED)' : ''}`;
+}
+
+/** The warning for a contact whose keys changed, with the command that acknowledges it. */
+export function keyChangeWarning(c: Contact): string {
+  return (
+    `the keys of ${safeText(c.name)} changed (a device we have not seen before appeared on their account). ` +
+    `Sending is blocked until you acknowledge it; compare the safety number if you can, then run: ` +
+    `pigeon verify ${JSON.stringify(c.name)} --acknowledge`
+  );
 }

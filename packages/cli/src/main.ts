@@ -14,8 +14,15 @@ import { inviteCommand } from './commands/invite.js';
 import { listenCommand } from './commands/listen.js';
 import { relayCommand } from './commands/relay.js';
 import { sendCommand } from './commands/send.js';
+import { settingsCommand } from './commands/settings.js';
+import { sendFileCommand } from './commands/send-file.js';
+import { downloadCommand } from './commands/download.js';
 import { verifyCommand } from './commands/verify.js';
 import { whoamiCommand } from './commands/whoami.js';
+import { groupCommand } from './commands/group.js';
+import { bridgeCommand } from './commands/bridge.js';
+import { doctorCommand } from './commands/doctor.js';
+import { statusCommand } from './commands/status.js';
 import { EXIT_OK, EXIT_USAGE, UsageError, describeError } from './errors.js';
 import { Output, processIo } from './io.js';
 import type { Io } from './io.js';
@@ -29,10 +36,17 @@ export const COMMANDS: readonly Command[] = [
   contactsCommand,
   verifyCommand,
   sendCommand,
+  sendFileCommand,
+  downloadCommand,
   chatCommand,
   inboxCommand,
   listenCommand,
+  groupCommand,
+  settingsCommand,
   relayCommand,
+  bridgeCommand,
+  statusCommand,
+  doctorCommand,
 ];
 
 export function mainHelp(): string {

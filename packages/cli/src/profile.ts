@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ClientError, DATABASE_FILE, PigeonClient } from '@pigeon/client';
 import type { Io } from './io.js';
+import { openRoutedClient } from './route-setup.js';
 
 /** --profile DIR, else $PIGEON_HOME, else ~/.pigeon. */
 export function profileDir(flag: string | undefined, io: Io): string {
@@ -13,7 +14,8 @@ export function profileDir(flag: string | undefined, io: Io): string {
 }
 
 export async function openClient(home: string, connectTimeoutMs?: number): Promise<PigeonClient> {
-  return PigeonClient.open({ home, connectTimeoutMs, logger: debugLogger() });
+  // Plain direct WebSocket unless the profile knows routes (bridges, proxies): then the racer.
+  return openRoutedClient(home, connectTimeoutMs, debugLogger());
 }
 
 /** PIGEON_DEBUG=1 prints the SDK's (secret-free) log events on stderr. */

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { PigeonClient, openSqliteStore } from '@pigeon/client';
+import { defaultBackend } from '@pigeon/crypto';
+import { createDeviceKeys, decodeAccountKeys, encodeDeviceKeys } from '@pigeon/protocol';
 import { COMMANDS } from '../src/main.js';
 import { LiveProcess, NO_STACK, json, pigeon, startRelay, tempDir } from './helpers.js';
 
@@ -181,3 +185,109 @@ describe('pigeon send while the relay is down', () => {
     assert.equal(await relay.proc.stop(), 0);
   });
 });
+
+describe('receipts and key changes', () => {
+  let relay: { proc: LiveProcess; url: string };
+  before(async () => {
+    relay = await startRelay(join(root.path, 'relay-receipts'));
+    for (const [who, name] of [['r-ann', 'Ann'], ['r-ben', 'Ben']] as const) {
+      const r = await pigeon(['init', '--relay', relay.url, '--name', name, ...profile(who)]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const link = json(await pigeon(['invite', '--json', ...profile('r-ann')])).link as string;
+    assert.equal((await pigeon(['accept', link, ...profile('r-ben')])).code, 0);
+    await pigeon(['inbox', ...profile('r-ann')]);
+  });
+  after(async () => {
+    assert.equal(await relay.proc.stop(), 0);
+  });
+
+  it('settings shows and changes receipts; bad values are usage errors', async () => {
+    assert.deepEqual(json(await pigeon(['settings', '--json', ...profile('r-ben')])), { deliveryReceipts: true, readReceipts: true });
+    const human = await pigeon(['settings', ...profile('r-ben')]);
+    assert.match(human.stdout, /Read receipts:\s+on/);
+    const off = await pigeon(['settings', '--read-receipts', 'off', '--json', ...profile('r-ben')]);
+    assert.deepEqual(json(off), { deliveryReceipts: true, readReceipts: false });
+    assert.match((await pigeon(['settings', ...profile('r-ben')])).stdout, /Read receipts:\s+off/);
+    assertCleanError(await pigeon(['settings', '--read-receipts', 'maybe', ...profile('r-ben')]), 2);
+    assert.equal(json(await pigeon(['settings', '--read-receipts', 'on', '--json', ...profile('r-ben')])).readReceipts, true);
+  });
+
+  it('inbox and chat mark messages read; the sender sees ✓ sent, ✓✓ delivered, read', async () => {
+    // inbox marks read and sends the receipts before it exits.
+    assert.equal((await pigeon(['send', 'Ben', 'please read', ...profile('r-ann')])).code, 0);
+    const ben = json(await pigeon(['inbox', '--json', ...profile('r-ben')]));
+    assert.deepEqual(ben.messages.map((m: { text: string }) => m.text), ['please read']);
+    await pigeon(['inbox', ...profile('r-ann')]);
+    const annChat = await pigeon(['chat', 'Ben', ...profile('r-ann')], { input: '/quit\n' });
+    assert.match(annChat.stdout, /you -> Ben: please read \(✓✓ read\)/);
+
+    // chat marks what it shows read, and sends the receipts on the way out.
+    const benChat = new LiveProcess(['chat', 'Ann', '--json', ...profile('r-ben')]);
+    await benChat.waitForJson((v) => v.event === 'connection' && v.state === 'connected');
+    assert.equal((await pigeon(['send', 'Ben', 'seen in the chat', ...profile('r-ann')])).code, 0);
+    await benChat.waitForJson((v) => v.event === 'message' && v.text === 'seen in the chat');
+    benChat.child.stdin!.end('/quit\n');
+    assert.equal(await benChat.exited, 0, benChat.stderr);
+    assert.deepEqual(json(await pigeon(['inbox', '--json', ...profile('r-ben')])).messages, [], 'the chat marked it read');
+    await pigeon(['inbox', ...profile('r-ann')]);
+    const annChat1 = await pigeon(['chat', 'Ben', ...profile('r-ann')], { input: '/quit\n' });
+    assert.match(annChat1.stdout, /you -> Ben: seen in the chat \(✓✓ read\)/);
+
+    // With read receipts off, inbox marks read but sends only the delivery receipt.
+    assert.equal((await pigeon(['settings', '--read-receipts', 'off', ...profile('r-ben')])).code, 0);
+    assert.equal((await pigeon(['send', 'Ben', 'read quietly', ...profile('r-ann')])).code, 0);
+    const inbox = json(await pigeon(['inbox', '--json', ...profile('r-ben')]));
+    assert.deepEqual(inbox.messages.map((m: { text: string }) => m.text), ['read quietly']);
+    await pigeon(['inbox', ...profile('r-ann')]);
+    const annChat2 = await pigeon(['chat', 'Ben', ...profile('r-ann')], { input: '/quit\n' });
+    assert.match(annChat2.stdout, /you -> Ben: read quietly \(✓✓ delivered\)/);
+    assert.equal((await pigeon(['settings', '--read-receipts', 'on', ...profile('r-ben')])).code, 0);
+  });
+
+  it('a new device of a contact blocks send until verify --acknowledge', async () => {
+    // Ben's account gets a second device (made with the SDK: the CLI cannot link devices yet).
+    const benNew = await newDeviceOf(join(root.path, 'r-ben'), join(root.path, 'r-ben-new'));
+    const annAtBen = benNew.findContact('Ann');
+    await benNew.send(annAtBen.id, 'hello from my new laptop');
+    await benNew.flush();
+    await benNew.close();
+
+    const inbox = await pigeon(['inbox', ...profile('r-ann')]);
+    assert.match(inbox.stdout, /hello from my new laptop/);
+    assert.match(inbox.stdout, /WARNING: the keys of Ben changed/);
+    assert.match(inbox.stdout, /pigeon verify "Ben" --acknowledge/);
+
+    const blocked = await pigeon(['send', 'Ben', 'who is this?', '--json', ...profile('r-ann')]);
+    assertCleanError(blocked);
+    assert.equal(json(blocked).error.code, 'IDENTITY_CHANGED');
+    assert.match(blocked.stderr, /keys of Ben changed.*pigeon verify "Ben" --acknowledge/);
+    assert.match((await pigeon(['contacts', ...profile('r-ann')])).stdout, /Ben .*KEY CHANGED/);
+    const before = json(await pigeon(['verify', 'Ben', '--json', ...profile('r-ann')]));
+    assert.equal(before.keyChanged, true);
+    assert.equal(before.keyChanges.length, 1);
+
+    const ack = await pigeon(['verify', 'Ben', '--acknowledge', '--no-qr', ...profile('r-ann')]);
+    assert.equal(ack.code, 0, ack.stderr);
+    assert.match(ack.stdout, /acknowledged/);
+    const sent = await pigeon(['send', 'Ben', 'ok, welcome back', '--json', ...profile('r-ann')]);
+    assert.equal(sent.code, 0, sent.stderr);
+  });
+});
+
+/** A second device of the same account, in its own profile directory (see the client's tests). */
+async function newDeviceOf(home: string, newHome: string): Promise<PigeonClient> {
+  const src = openSqliteStore(join(home, 'pigeon.db'));
+  const identity = src.getIdentity()!;
+  const contacts = src.listContacts();
+  src.close();
+  const device = await createDeviceKeys(defaultBackend(), decodeAccountKeys(identity.accountKeys), Date.now());
+  mkdirSync(newHome, { recursive: true, mode: 0o700 });
+  const dst = openSqliteStore(join(newHome, 'pigeon.db'));
+  dst.transaction(() => {
+    dst.putIdentity({ ...identity, deviceKeys: encodeDeviceKeys(device) });
+    for (const c of contacts) dst.putContact(c);
+  });
+  dst.close();
+  return PigeonClient.open({ home: newHome, connectTimeoutMs: 10_000 });
+}

@@ -53,8 +53,14 @@ import {
 } from '@pigeon/protocol';
 import type { AccountKeys, DeviceCertificate, DeviceKeys, KemPreKeyPair, PreKeyStore, SessionRecord } from '@pigeon/protocol';
 import { decodeContent, encodeContent } from './content.js';
+import { describeAttachment, infoOf, loadReference, storeReference } from './attachments/messages.js';
+import type { AttachmentInfo, AttachmentReference } from './attachments/reference.js';
 import type { Content } from './content.js';
 import { Emitter } from './emitter.js';
+import { GroupManager } from './groups/manager.js';
+import { MemoryGroupStore } from './groups/store.js';
+import type { GroupStore } from './groups/store.js';
+import type { ClientInternals, ContactCard, ExtensionHandler, ExtensionResult, SendOutcome, SendTarget } from './internals.js';
 import { ClientError } from './errors.js';
 import { decodeInviteLink, encodeInviteLink } from './invite-link.js';
 import {
@@ -64,17 +70,18 @@ import {
   INVITE_SECRET_BYTES,
   INVITE_TTL_MS,
   MAX_NAME_BYTES,
+  MAX_RECEIPT_IDS,
   MAX_TEXT_BYTES,
   PREKEY_BATCH,
   PREKEY_LOW_WATER,
 } from './limits.js';
 import { normalizeRelayUrl } from './relay-url.js';
 import { SerialQueue } from './serial.js';
-import type { ClientStore, ContactRow, IdentityRow, MessageRow, OutboxRow } from './store/types.js';
+import type { ClientStore, ContactRow, IdentityRow, MessageRow, OutboxRow, SafetyEventRow } from './store/types.js';
 import { RelayConnection } from './transport/relay-connection.js';
 import type { ConnectionTuning, PushFrame } from './transport/relay-connection.js';
 import type { SocketFactory } from './transport/socket.js';
-import type { ConnectionState, Contact, Logger, Profile, SafetyNumber, StoredMessage } from './types.js';
+import type { ConnectionState, Contact, Logger, Profile, ReceiptSettings, SafetyEvent, SafetyNumber, StoredMessage } from './types.js';
 
 /** Relay errors after which resending the same envelope can never succeed. */
 const PERMANENT_SEND_ERRORS = new Set(['UNKNOWN_RECIPIENT', 'BAD_DELIVERY_TOKEN', 'BAD_FRAME', 'FRAME_TOO_LARGE', 'LIMIT_EXCEEDED']);
@@ -84,6 +91,11 @@ export const MAX_SENDS_IN_FLIGHT = 32;
 export const SEND_RETRY_MS = 2_000;
 const ONE_TIME_ID_KEY = 'next_one_time_prekey_id';
 const KEM_ID_KEY = 'next_kem_prekey_id';
+/** Receipt settings live in the store's state table ('on' | 'off'; missing = on). */
+export const DELIVERY_RECEIPTS_KEY = 'settings.delivery_receipts';
+export const READ_RECEIPTS_KEY = 'settings.read_receipts';
+/** Keys the transport (routes, last good route) may keep in the state table. */
+export const TRANSPORT_STATE_PREFIX = 'transport.';
 
 export interface ClientDeps {
   readonly store: ClientStore;
@@ -95,12 +107,15 @@ export interface ClientDeps {
   readonly connection?: ConnectionTuning;
   /** Default wait for the relay in init/acceptInvite/connect. */
   readonly connectTimeoutMs?: number;
+  /** Where groups are kept (SQLite in the Node entry); default: in memory, lost on restart. */
+  readonly groupStore?: GroupStore;
 }
 
 interface ClientEvents extends Record<string, unknown> {
   message: StoredMessage;
   status: StoredMessage;
   contact: Contact;
+  safety: SafetyEvent;
   connection: ConnectionState;
   outbox: number;
   drained: boolean;
@@ -120,9 +135,12 @@ interface SealedFor {
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
-function toContact(row: ContactRow, pigeonId: string): Contact {
-  return { id: row.id, name: row.name, pigeonId, relayUrl: row.relayUrl, verified: row.verified, addedAt: row.addedAt };
+function toContact(row: ContactRow, pigeonId: string, keyChanged: boolean): Contact {
+  return { id: row.id, name: row.name, pigeonId, relayUrl: row.relayUrl, verified: row.verified, addedAt: row.addedAt, keyChanged };
 }
+
+/** How far along each state is; receipts only ever move a message forward. */
+const STATE_RANK: Record<StoredMessage['state'], number> = { failed: 0, queued: 0, sent: 1, delivered: 2, read: 3 };
 
 function toStored(row: MessageRow): StoredMessage {
   return { ...row };
@@ -168,6 +186,12 @@ export class PigeonClient {
   #drained = false;
   #topUpRunning = false;
   readonly #pigeonIds = new Map<string, string>();
+  /** Messages with at least one envelope accepted by a relay while others are still in flight. */
+  readonly #acceptedSome = new Set<string>();
+  /** Feature modules that own content types (groups/, devices/): asked first on receive. */
+  readonly #extensions: ExtensionHandler[] = [];
+  /** Groups (docs/protocol.md §12): create, change, send, receive; events on groups.on(...). */
+  readonly groups: GroupManager;
 
   constructor(deps: ClientDeps) {
     this.#store = deps.store;
@@ -177,6 +201,12 @@ export class PigeonClient {
     this.#log = deps.logger ?? (() => undefined);
     this.#tuning = deps.connection ?? {};
     this.#connectTimeoutMs = deps.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.groups = new GroupManager(this.internals(), deps.groupStore ?? new MemoryGroupStore(), {
+      createInvite: async () => (await this.createInvite()).link,
+      acceptInvite: (link) => this.acceptInvite(link),
+      flush: () => this.flush(),
+    });
+    this.#extensions.push(this.groups.handle);
   }
 
   /** Builds a client over an already opened store (platform entries wrap this). */
@@ -194,6 +224,7 @@ export class PigeonClient {
     const device = decodeDeviceKeys(identity.deviceKeys);
     this.#keys = await this.makeKeys(account, device, identity);
     for (const c of this.#store.listContacts()) await this.rememberPigeonId(c.id);
+    await this.groups.load();
   }
 
   private async makeKeys(account: AccountKeys, device: DeviceKeys, identity: IdentityRow): Promise<Keys> {
@@ -232,7 +263,47 @@ export class PigeonClient {
   }
 
   private contactOf(row: ContactRow): Contact {
-    return toContact(row, this.#pigeonIds.get(row.id) ?? formatPigeonId(fromHex(row.id)));
+    return toContact(row, this.#pigeonIds.get(row.id) ?? formatPigeonId(fromHex(row.id)), this.keyChangePending(row.id));
+  }
+
+  private keyChangePending(contactId: string): boolean {
+    return this.#store.listSafetyEvents(contactId).some((e) => !e.acknowledged);
+  }
+
+  /**
+   * Key-change detection (DESIGN: "a key change blocks sending until the user acknowledges it").
+   * A contact IS its account key, so what can change under a known contact is its device set: a
+   * device certificate whose device (signing key) or X25519 identity key we have not seen before.
+   * The first devices we learn for a contact are not a change. Records the event, drops the
+   * verified mark. Must run inside a store transaction, BEFORE the device row is stored.
+   */
+  private noteDevice(contactId: string, deviceId: string, certificate: DeviceCertificate): SafetyEventRow | null {
+    const known = this.#store.listContactDevices(contactId);
+    if (known.length === 0) return null;
+    const same = known.find((d) => d.deviceId === deviceId);
+    if (same && equalBytes(decodeDeviceCertificate(same.certificate).deviceIdentityKey, certificate.deviceIdentityKey)) return null;
+    const event: SafetyEventRow = {
+      id: toHex(this.#crypto.randomBytes(16)),
+      contactId,
+      kind: 'key_changed',
+      deviceId,
+      at: this.#now(),
+      acknowledged: false,
+    };
+    this.#store.addSafetyEvent(event);
+    const row = this.#store.getContact(contactId);
+    if (row?.verified) this.#store.putContact({ ...row, verified: false });
+    return event;
+  }
+
+  /** After the commit that recorded them: tell listeners. */
+  private emitKeyChanges(events: readonly SafetyEventRow[]): void {
+    for (const e of events) {
+      this.#log('contact.key_changed');
+      this.#events.emit('safety', { ...e }, this.listenerError);
+      const row = this.#store.getContact(e.contactId);
+      if (row) this.#events.emit('contact', this.contactOf(row), this.listenerError);
+    }
   }
 
   // ---- identity -----------------------------------------------------------------------------
@@ -390,17 +461,21 @@ export class PigeonClient {
         sealed.rows.push(out.row);
         sealed.sessions.push({ deviceId: d.deviceId, record: out.record });
       }
+      const changes: SafetyEventRow[] = [];
       this.#store.transaction(() => {
         this.#store.putContact(row);
         for (const d of devices) {
+          const change = existing ? this.noteDevice(contactId, d.deviceId, d.certificate) : null;
+          if (change) changes.push(change);
           this.#store.putContactDevice({ contactId, deviceId: d.deviceId, certificate: encodeDeviceCertificate(d.certificate) });
         }
         this.commitSealed(contactId, sealed);
       });
+      this.emitKeyChanges(changes);
       await this.rememberPigeonId(contactId);
       this.#log('invite.accepted', { devices: devices.length });
       this.pumpOutbox();
-      return this.contactOf(row);
+      return this.contactOf(this.#store.getContact(contactId) ?? row);
     });
   }
 
@@ -441,10 +516,89 @@ export class PigeonClient {
     return { digits: sn.digits, display: formatSafetyNumber(sn.digits), qrPayload: sn.qrPayload };
   }
 
+  /**
+   * Marking a contact verified also acknowledges pending key changes: the user has just compared
+   * the safety number, which is the stronger check.
+   */
   setVerified(contactId: string, verified: boolean): void {
     this.keys();
     const row = this.contactRow(contactId);
-    this.#store.putContact({ ...row, verified });
+    this.#store.transaction(() => {
+      this.#store.putContact({ ...row, verified });
+      if (verified) this.#store.acknowledgeSafetyEvents(contactId);
+    });
+  }
+
+  /** The contact's key-change history, oldest first. */
+  safetyEvents(contactId: string): SafetyEvent[] {
+    this.keys();
+    this.contactRow(contactId);
+    return this.#store.listSafetyEvents(contactId).map((e) => ({ ...e }));
+  }
+
+  /** The user has seen the key change: sending to the contact is allowed again. */
+  acknowledgeKeyChange(contactId: string): Contact {
+    this.keys();
+    this.contactRow(contactId);
+    this.#store.acknowledgeSafetyEvents(contactId);
+    const contact = this.contactOf(this.contactRow(contactId));
+    this.#events.emit('contact', contact, this.listenerError);
+    return contact;
+  }
+
+  private refuseIfKeyChanged(contactId: string): void {
+    if (this.keyChangePending(contactId)) {
+      throw new ClientError('IDENTITY_CHANGED', 'this contact\'s keys changed; acknowledge the change before sending');
+    }
+  }
+
+  // ---- transport state ----------------------------------------------------------------------
+
+  /**
+   * A key-value view of the store's state table limited to `transport.*` keys: where
+   * @pigeon/transport keeps known routes and the last route that worked (RouteMemory).
+   */
+  transportState(): { get(key: string): string | undefined; set(key: string, value: string): void } {
+    const check = (key: string) => {
+      if (!key.startsWith(TRANSPORT_STATE_PREFIX)) throw new ClientError('BAD_ARGUMENT', 'transport state keys start with transport.');
+    };
+    return {
+      get: (key) => {
+        check(key);
+        return this.#store.getState(key);
+      },
+      set: (key, value) => {
+        check(key);
+        this.#store.transaction(() => this.#store.setState(key, value));
+      },
+    };
+  }
+
+  // ---- receipt settings ---------------------------------------------------------------------
+
+  receiptSettings(): ReceiptSettings {
+    this.keys();
+    return this.storedReceiptSettings();
+  }
+
+  /** Without the open/closed guard: used while a receive in flight finishes during close(). */
+  private storedReceiptSettings(): ReceiptSettings {
+    return {
+      deliveryReceipts: this.#store.getState(DELIVERY_RECEIPTS_KEY) !== 'off',
+      readReceipts: this.#store.getState(READ_RECEIPTS_KEY) !== 'off',
+    };
+  }
+
+  setReceiptSettings(patch: Partial<ReceiptSettings>): ReceiptSettings {
+    this.keys();
+    for (const [k, v] of Object.entries(patch)) {
+      if (v !== undefined && typeof v !== 'boolean') throw new ClientError('BAD_ARGUMENT', `${k} must be true or false`);
+    }
+    this.#store.transaction(() => {
+      if (patch.deliveryReceipts !== undefined) this.#store.setState(DELIVERY_RECEIPTS_KEY, patch.deliveryReceipts ? 'on' : 'off');
+      if (patch.readReceipts !== undefined) this.#store.setState(READ_RECEIPTS_KEY, patch.readReceipts ? 'on' : 'off');
+    });
+    return this.receiptSettings();
   }
 
   // ---- messages -----------------------------------------------------------------------------
@@ -455,11 +609,15 @@ export class PigeonClient {
     const contact = this.#store.getContact(contactId) ?? this.contactRow(this.findContact(contactId).id);
     if (text.length === 0) throw new ClientError('BAD_ARGUMENT', 'message is empty');
     if (utf8.encode(text).length > MAX_TEXT_BYTES) throw new ClientError('MESSAGE_TOO_LONG', `message is longer than ${MAX_TEXT_BYTES} bytes`);
+    this.refuseIfKeyChanged(contact.id);
     return this.#serial.run(async () => {
       this.open();
+      this.refuseIfKeyChanged(contact.id);
       const id = this.#crypto.randomBytes(CONTENT_ID_BYTES);
       const sentAt = this.#now();
       const sealed = await this.sealForContact(contact, { type: 'text', id, sentAt, text }, toHex(id));
+      // Fetching bundles while sealing may just have revealed a new device: nothing is committed then.
+      this.refuseIfKeyChanged(contact.id);
       const message: MessageRow = {
         id: toHex(id),
         contactId: contact.id,
@@ -493,14 +651,90 @@ export class PigeonClient {
     return this.#store.listUnread().map(toStored);
   }
 
-  markRead(messageIds: string[]): void {
+  /**
+   * Marks incoming messages read (at once: unread() no longer lists them) and, while read
+   * receipts are on, queues one read receipt per contact (split at MAX_RECEIPT_IDS) for the ones
+   * that were unread. The promise resolves when the receipts are in the outbox; it never rejects
+   * for a receipt that could not be sealed (logged as receipt.failed).
+   */
+  markRead(messageIds: readonly string[]): Promise<void> {
     this.keys();
+    const byContact = new Map<string, Uint8Array[]>();
+    for (const id of new Set(messageIds)) {
+      const m = this.#store.getMessage(id);
+      if (!m || m.direction !== 'in' || m.read) continue;
+      const list = byContact.get(m.contactId) ?? [];
+      list.push(fromHex(m.id));
+      byContact.set(m.contactId, list);
+    }
     this.#store.markRead(messageIds);
+    if (byContact.size === 0 || !this.receiptSettings().readReceipts) return Promise.resolve();
+    return this.#serial.run(async () => {
+      for (const [contactId, ids] of byContact) {
+        for (let i = 0; i < ids.length; i += MAX_RECEIPT_IDS) await this.queueReceipt(contactId, ids.slice(i, i + MAX_RECEIPT_IDS), 'read');
+      }
+    });
   }
 
   outboxSize(): number {
     this.keys();
     return this.#store.countOutbox();
+  }
+
+  // ---- attachments (docs/attachments.md; the file transfer itself is in the Node entry) --------
+
+  /** Name, type and size of a message's attachment; undefined when it has none. */
+  attachment(messageId: string): AttachmentInfo | undefined {
+    this.keys();
+    const ref = loadReference(this.#store, messageId);
+    return ref && infoOf(ref);
+  }
+
+  /** The full reference (with its key) for a platform entry's download. */
+  protected attachmentReference(messageId: string): AttachmentReference | undefined {
+    this.keys();
+    return loadReference(this.#store, messageId);
+  }
+
+  /** What a platform entry needs to upload: the crypto backend, our relay, and a blob-create signer. */
+  protected attachmentUploader(): { crypto: CryptoBackend; relayUrl: string; deviceId: Uint8Array; sign(message: Uint8Array): Promise<Uint8Array> } {
+    const k = this.keys();
+    const crypto = this.#crypto;
+    return { crypto, relayUrl: k.identity.relayUrl, deviceId: fromHex(k.profile.deviceId), sign: (message) => crypto.ed25519Sign(k.device.signing.secretKey, message) };
+  }
+
+  /** Seals an already uploaded attachment's reference to every device of the contact (like send). */
+  protected async sendAttachmentReference(contactId: string, attachment: AttachmentReference, caption = ''): Promise<StoredMessage> {
+    this.keys();
+    const contact = this.#store.getContact(contactId) ?? this.contactRow(this.findContact(contactId).id);
+    if (utf8.encode(caption).length > MAX_TEXT_BYTES) throw new ClientError('MESSAGE_TOO_LONG', `caption is longer than ${MAX_TEXT_BYTES} bytes`);
+    this.refuseIfKeyChanged(contact.id);
+    return this.#serial.run(async () => {
+      this.open();
+      this.refuseIfKeyChanged(contact.id);
+      const id = this.#crypto.randomBytes(CONTENT_ID_BYTES);
+      const sentAt = this.#now();
+      const sealed = await this.sealForContact(contact, { type: 'attachment', id, sentAt, attachment, caption }, toHex(id));
+      this.refuseIfKeyChanged(contact.id);
+      const message: MessageRow = {
+        id: toHex(id),
+        contactId: contact.id,
+        direction: 'out',
+        text: describeAttachment(attachment, caption),
+        sentAt,
+        receivedAt: null,
+        state: 'queued',
+        read: true,
+      };
+      this.#store.transaction(() => {
+        this.#store.insertMessage(message);
+        storeReference(this.#store, message.id, attachment);
+        this.commitSealed(contact.id, sealed);
+      });
+      this.#events.emit('outbox', this.#store.countOutbox());
+      this.pumpOutbox();
+      return toStored(message);
+    });
   }
 
   // ---- connection ---------------------------------------------------------------------------
@@ -588,7 +822,8 @@ export class PigeonClient {
   on(event: 'status', fn: (m: StoredMessage) => void): () => void;
   on(event: 'contact', fn: (c: Contact) => void): () => void;
   on(event: 'connection', fn: (s: ConnectionState) => void): () => void;
-  on(event: 'message' | 'status' | 'contact' | 'connection', fn: (value: never) => void): () => void {
+  on(event: 'safety', fn: (e: SafetyEvent) => void): () => void;
+  on(event: 'message' | 'status' | 'contact' | 'connection' | 'safety', fn: (value: never) => void): () => void {
     return this.#events.on(event, fn as (value: unknown) => void);
   }
 
@@ -747,17 +982,22 @@ export class PigeonClient {
   }
 
   /** Starts sessions with every device of a contact from fresh bundles (needs the relay). Runs in #serial. */
-  private async establishSessions(contact: ContactRow): Promise<void> {
+  private async establishSessions(contact: ContactRow, only?: ReadonlySet<string>): Promise<void> {
     const k = this.keys();
+    const self = contact.id === k.profile.accountId;
     const bundles = await this.fetchBundles(contact.relayUrl, fromHex(contact.id), contact.deliveryToken);
+    const changes: SafetyEventRow[] = [];
     for (const bytes of bundles) {
       try {
         const bundle = decodePreKeyBundle(bytes);
         if (!equalBytes(bundle.certificate.accountKey, contact.accountKey)) continue;
         const deviceId = toHex(await deviceIdOf(this.#crypto, bundle.certificate.deviceSigningKey));
+        if (deviceId === k.profile.deviceId || (only && !only.has(deviceId))) continue;
         const stored = this.#store.getSession(deviceId);
         const record = await initiateSession(this.#crypto, k.device, stored ? decodeSessionRecord(stored) : undefined, bundle, this.#now());
         this.#store.transaction(() => {
+          const change = self ? null : this.noteDevice(contact.id, deviceId, bundle.certificate);
+          if (change) changes.push(change);
           this.#store.putContactDevice({ contactId: contact.id, deviceId, certificate: encodeDeviceCertificate(bundle.certificate) });
           this.#store.putSession(deviceId, contact.id, encodeSessionRecord(record));
         });
@@ -765,6 +1005,128 @@ export class PigeonClient {
         this.#log('session.bad_bundle', { code: errorCode(err) });
       }
     }
+    this.emitKeyChanges(changes);
+  }
+
+  // ---- internals for feature modules (internals.ts) -------------------------------------------
+
+  private internals(): ClientInternals {
+    return {
+      store: this.#store,
+      crypto: this.#crypto,
+      now: () => this.#now(),
+      log: this.#log,
+      serial: (task) => this.#serial.run(async () => {
+        this.open();
+        return task();
+      }),
+      keys: () => {
+        const k = this.keys();
+        return { account: k.account, accountKey: k.account.signing.publicKey, device: k.device, profile: k.profile };
+      },
+      sendContent: (targets, content, messageId, commit) => this.sendContent(targets, content, messageId, commit),
+      ensureContact: (card) => this.ensureContact(card),
+      ownCard: () => {
+        const k = this.keys();
+        return { accountKey: k.account.signing.publicKey, name: k.identity.displayName, relayUrl: k.identity.relayUrl, deliveryToken: k.identity.deliveryToken };
+      },
+      countOutbox: (messageId) => this.#store.countOutbox(messageId),
+    };
+  }
+
+  /** Our own account as a pseudo-contact: its other devices get what we send (sent-message sync, groups). */
+  private selfContact(): ContactRow {
+    const k = this.keys();
+    return {
+      id: k.profile.accountId,
+      name: k.identity.displayName,
+      accountKey: k.account.signing.publicKey,
+      relayUrl: k.identity.relayUrl,
+      deliveryToken: k.identity.deliveryToken,
+      verified: true,
+      addedAt: k.identity.createdAt,
+    };
+  }
+
+  /** Lock-free (runs in #serial): see ClientInternals.sendContent. */
+  private async sendContent(targets: readonly SendTarget[], content: Content, messageId: string | null, commit?: () => void): Promise<SendOutcome> {
+    const k = this.keys();
+    const plaintext = encodeContent(content);
+    const all: { contactId: string; sealed: SealedFor }[] = [];
+    const unreachable: string[] = [];
+    for (const t of targets) {
+      const contact = t.contactId === k.profile.accountId ? this.selfContact() : this.#store.getContact(t.contactId);
+      if (!contact) {
+        unreachable.push(t.contactId);
+        continue;
+      }
+      try {
+        const sealed = await this.sealForDevices(contact, plaintext, messageId, t.deviceIds);
+        if (sealed.rows.length === 0) unreachable.push(t.contactId);
+        else all.push({ contactId: contact.id, sealed });
+      } catch (err) {
+        this.#log('send.unreachable', { code: errorCode(err) });
+        unreachable.push(t.contactId);
+      }
+    }
+    this.#store.transaction(() => {
+      for (const s of all) this.commitSealed(s.contactId, s.sealed);
+      commit?.();
+    });
+    const envelopes = all.reduce((n, s) => n + s.sealed.rows.length, 0);
+    if (envelopes > 0) {
+      this.#events.emit('outbox', this.#store.countOutbox());
+      this.pumpOutbox();
+    }
+    return { envelopes, unreachable };
+  }
+
+  /**
+   * Seals for the listed devices of a contact (every device when `only` is absent) that have an
+   * active session, then starts sessions from fresh bundles for listed devices still missing.
+   * Runs in #serial.
+   */
+  private async sealForDevices(contact: ContactRow, plaintext: Uint8Array, messageId: string | null, only?: ReadonlySet<string>): Promise<SealedFor> {
+    const own = this.keys().profile.deviceId;
+    const sealed: SealedFor = { rows: [], sessions: [] };
+    const attempt = async (): Promise<void> => {
+      for (const d of this.#store.listContactDevices(contact.id)) {
+        if (d.deviceId === own || (only && !only.has(d.deviceId)) || sealed.sessions.some((s) => s.deviceId === d.deviceId)) continue;
+        const stored = this.#store.getSession(d.deviceId);
+        const record = stored ? decodeSessionRecord(stored) : undefined;
+        if (!record || !hasActiveSession(record)) continue;
+        const out = await this.sealToDevice(contact, d.deviceId, decodeDeviceCertificate(d.certificate), record, plaintext, messageId);
+        sealed.rows.push(out.row);
+        sealed.sessions.push({ deviceId: d.deviceId, record: out.record });
+      }
+    };
+    await attempt();
+    const missing = only ? [...only].filter((id) => id !== own && !sealed.sessions.some((s) => s.deviceId === id)) : [];
+    if (sealed.rows.length > 0 && missing.length === 0) return sealed;
+    await this.establishSessions(contact, only ? new Set(missing) : undefined);
+    await attempt();
+    return sealed;
+  }
+
+  /** Adds a contact from a group member card if we do not know the account yet. */
+  private async ensureContact(card: ContactCard): Promise<boolean> {
+    const k = this.keys();
+    if (equalBytes(card.accountKey, k.account.signing.publicKey)) return false;
+    const id = toHex(await accountIdOf(this.#crypto, card.accountKey));
+    if (this.#store.getContact(id)) return false;
+    let name: string;
+    try {
+      name = checkName(card.name || 'member', 'contact name');
+    } catch {
+      name = 'member';
+    }
+    const row: ContactRow = { id, name, accountKey: card.accountKey, relayUrl: normalizeRelayUrl(card.relayUrl), deliveryToken: card.deliveryToken, verified: false, addedAt: this.#now() };
+    this.#store.transaction(() => {
+      if (!this.#store.getContact(id)) this.#store.putContact(row);
+    });
+    await this.rememberPigeonId(id);
+    this.#events.emit('contact', this.contactOf(row), this.listenerError);
+    return true;
   }
 
   /** Must run inside a store transaction. */
@@ -818,15 +1180,16 @@ export class PigeonClient {
     this.#store.transaction(() => {
       this.#store.deleteOutbox(row.relayMessageId);
       if (row.messageId === null) return;
+      if (!permanent) this.#acceptedSome.add(row.messageId);
       const message = this.#store.getMessage(row.messageId);
-      if (!message) return;
-      if (permanent && message.state !== 'delivered') {
-        this.#store.setMessageState(message.id, 'failed');
-        changed = { ...message, state: 'failed' };
-      } else if (message.state === 'queued' && this.#store.countOutbox(message.id) === 0) {
-        this.#store.setMessageState(message.id, 'sent');
-        changed = { ...message, state: 'sent' };
-      }
+      if (!message || this.#store.countOutbox(message.id) > 0) return;
+      // Every device's envelope has settled: 'sent' if the relay took at least one (a refused
+      // device, e.g. one that was removed, must not fail the message for the others), else 'failed'.
+      const someAccepted = this.#acceptedSome.delete(message.id) || !permanent;
+      if (message.state !== 'queued') return;
+      const next = someAccepted ? 'sent' : 'failed';
+      this.#store.setMessageState(message.id, next);
+      changed = { ...message, state: next };
     });
     if (changed) this.#events.emit('status', toStored(changed), this.listenerError);
     this.#events.emit('outbox', this.#store.countOutbox());
@@ -908,8 +1271,23 @@ export class PigeonClient {
       this.#log('inbox.bad_content', { code: errorCode(err) });
     }
 
+    // Feature modules (groups, devices) own their content types; they decide about unknown senders themselves.
+    const fromSelf = equalBytes(sender.accountKey, k.account.signing.publicKey);
+    let ext: ExtensionResult | null = null;
+    if (content) {
+      for (const handle of this.#extensions) {
+        try {
+          ext = await handle({ content, sender, senderId: contactId, senderDeviceId: deviceId, known: contact !== undefined, self: fromSelf, now });
+        } catch (err) {
+          this.#log('inbox.extension_failed', { code: errorCode(err) });
+          ext = { commit: () => undefined };
+        }
+        if (ext) break;
+      }
+    }
+
     let newContact: ContactRow | null = null;
-    if (!contact) {
+    if (!contact && !ext) {
       // Strangers get exactly one thing through: an introduction carrying one of our invite secrets.
       if (content?.type !== 'introduction') {
         this.#log('inbox.unknown_sender_dropped');
@@ -933,46 +1311,74 @@ export class PigeonClient {
     }
 
     let newMessage: MessageRow | null = null;
-    const delivered: MessageRow[] = [];
+    const changed: MessageRow[] = [];
+    let keyChange: SafetyEventRow | null = null;
+    // Reciprocal read receipts: with ours off, theirs count as delivery receipts (types.ts).
+    const showRead = this.storedReceiptSettings().readReceipts;
     this.#store.transaction(() => {
       if (newContact && content?.type === 'introduction') {
         this.#store.putContact(newContact);
         this.#store.deleteInvite(toHex(content.inviteSecret));
       }
+      if (contact) keyChange = this.noteDevice(contactId, deviceId, sender);
       this.#store.putContactDevice({ contactId, deviceId, certificate: encodeDeviceCertificate(sender) });
       this.#store.putSession(deviceId, contactId, encodeSessionRecord(result.record));
       if (result.consumed.oneTimePreKeyId !== null) this.#store.deletePreKey('one_time', result.consumed.oneTimePreKeyId);
       if (result.consumed.kemOneTimePreKeyId !== null) this.#store.deletePreKey('kem', result.consumed.kemOneTimePreKeyId);
-      if (!content || !this.#store.markSeen(toHex(content.id), now)) return;
+      if (!content || !this.#store.markSeen(toHex(content.id), now)) {
+        ext = null;
+        return;
+      }
+      if (ext) {
+        ext.commit();
+        return;
+      }
       if (content.type === 'text') {
         newMessage = { id: toHex(content.id), contactId, direction: 'in', text: content.text, sentAt: content.sentAt, receivedAt: now, state: 'delivered', read: false };
         this.#store.insertMessage(newMessage);
-      } else if (content.type === 'receipt') {
+      } else if (content.type === 'attachment') {
+        newMessage = { id: toHex(content.id), contactId, direction: 'in', text: describeAttachment(content.attachment, content.caption), sentAt: content.sentAt, receivedAt: now, state: 'delivered', read: false };
+        this.#store.insertMessage(newMessage);
+        storeReference(this.#store, newMessage.id, content.attachment);
+      } else if (content.type === 'receipt' || content.type === 'read') {
+        const next = content.type === 'read' && showRead ? 'read' : 'delivered';
         for (const id of content.ids) {
           const m = this.#store.getMessage(toHex(id));
-          if (!m || m.direction !== 'out' || m.contactId !== contactId || m.state === 'delivered') continue;
-          this.#store.setMessageState(m.id, 'delivered');
-          delivered.push({ ...m, state: 'delivered' });
+          // Only forward: a late delivery receipt never turns 'read' back into 'delivered'.
+          if (!m || m.direction !== 'out' || m.contactId !== contactId || STATE_RANK[m.state] >= STATE_RANK[next]) continue;
+          this.#store.setMessageState(m.id, next);
+          changed.push({ ...m, state: next });
         }
       }
     });
     await this.ack(relayMessageId);
+    const extension = ext as ExtensionResult | null;
+    if (extension?.after) {
+      try {
+        await extension.after();
+      } catch (err) {
+        this.#log('inbox.extension_failed', { code: errorCode(err) });
+      }
+    }
 
     if (newContact) {
       await this.rememberPigeonId(contactId);
       this.#log('invite.used');
       this.#events.emit('contact', this.contactOf(newContact), this.listenerError);
     }
+    const change = keyChange as SafetyEventRow | null;
+    if (change) this.emitKeyChanges([change]);
     const received = newMessage as MessageRow | null;
     if (received) this.#events.emit('message', toStored(received), this.listenerError);
-    for (const m of delivered) this.#events.emit('status', toStored(m), this.listenerError);
-    if (received) await this.queueReceipt(contactId, [fromHex(received.id)]);
+    for (const m of changed) this.#events.emit('status', toStored(m), this.listenerError);
+    if (received && this.storedReceiptSettings().deliveryReceipts) await this.queueReceipt(contactId, [fromHex(received.id)], 'receipt');
   }
 
-  private async queueReceipt(contactId: string, ids: Uint8Array[]): Promise<void> {
+  /** Seals a delivery ('receipt') or read receipt to every device of the contact. Runs in #serial; never throws. */
+  private async queueReceipt(contactId: string, ids: Uint8Array[], type: 'receipt' | 'read'): Promise<void> {
     try {
       const contact = this.contactRow(contactId);
-      const sealed = await this.sealForContact(contact, { type: 'receipt', id: this.#crypto.randomBytes(CONTENT_ID_BYTES), sentAt: this.#now(), ids }, null);
+      const sealed = await this.sealForContact(contact, { type, id: this.#crypto.randomBytes(CONTENT_ID_BYTES), sentAt: this.#now(), ids }, null);
       this.#store.transaction(() => this.commitSealed(contactId, sealed));
       this.#events.emit('outbox', this.#store.countOutbox());
       this.pumpOutbox();

@@ -6,6 +6,7 @@
  */
 import { Reader, Writer } from '@pigeon/protocol';
 import { ClientError } from './errors.js';
+import { readReference, writeReference, type AttachmentReference } from './attachments/reference.js';
 import {
   CONTENT_ID_BYTES,
   INVITE_SECRET_BYTES,
@@ -19,6 +20,13 @@ export const CONTENT_VERSION = 1;
 const TYPE_TEXT = 1;
 const TYPE_RECEIPT = 2;
 const TYPE_INTRODUCTION = 3;
+const TYPE_READ_RECEIPT = 4;
+const TYPE_ATTACHMENT = 5;
+/** Groups (groups/payload.ts) and linked devices (devices/payload.ts) carry their own versioned payloads. */
+const TYPE_GROUP = 6;
+const TYPE_DEVICE = 7;
+/** A group or device payload (a welcome roster for 1,000 members stays far below). */
+export const MAX_FEATURE_PAYLOAD_BYTES = 240_000;
 /** Tokens from other clients may use any length the relay accepts. */
 const MAX_TOKEN_BYTES = 64;
 
@@ -34,6 +42,11 @@ export interface ReceiptContent extends ContentBase {
   readonly type: 'receipt';
   readonly ids: readonly Uint8Array[];
 }
+/** The recipient has read these messages (sent only while its read receipts are on). */
+export interface ReadReceiptContent extends ContentBase {
+  readonly type: 'read';
+  readonly ids: readonly Uint8Array[];
+}
 /** Sent by whoever accepted an invite: who they are and how to reach them back. */
 export interface IntroductionContent extends ContentBase {
   readonly type: 'introduction';
@@ -42,7 +55,23 @@ export interface IntroductionContent extends ContentBase {
   readonly relayUrl: string;
   readonly inviteSecret: Uint8Array;
 }
-export type Content = TextContent | ReceiptContent | IntroductionContent;
+/** A file: where its encrypted blob is and the key to it (docs/attachments.md), plus an optional caption. */
+export interface AttachmentContent extends ContentBase {
+  readonly type: 'attachment';
+  readonly attachment: AttachmentReference;
+  readonly caption: string;
+}
+/** Group traffic (welcome, change, sender-key message, ...): decoded by groups/payload.ts. */
+export interface GroupContent extends ContentBase {
+  readonly type: 'group';
+  readonly payload: Uint8Array;
+}
+/** Between our own devices (sent-message sync, device list updates): decoded by devices/payload.ts. */
+export interface DeviceContent extends ContentBase {
+  readonly type: 'device';
+  readonly payload: Uint8Array;
+}
+export type Content = TextContent | ReceiptContent | ReadReceiptContent | IntroductionContent | AttachmentContent | GroupContent | DeviceContent;
 
 export function encodeContent(content: Content): Uint8Array {
   try {
@@ -53,9 +82,17 @@ export function encodeContent(content: Content): Uint8Array {
         head(TYPE_TEXT).string(content.text, MAX_TEXT_BYTES);
         break;
       case 'receipt':
+      case 'read':
         if (content.ids.length > MAX_RECEIPT_IDS) throw new ClientError('BAD_ARGUMENT', 'too many ids in one receipt');
-        head(TYPE_RECEIPT).u16(content.ids.length);
+        head(content.type === 'read' ? TYPE_READ_RECEIPT : TYPE_RECEIPT).u16(content.ids.length);
         for (const id of content.ids) w.fixed(id, CONTENT_ID_BYTES);
+        break;
+      case 'attachment':
+        writeReference(head(TYPE_ATTACHMENT), content.attachment).string(content.caption, MAX_TEXT_BYTES);
+        break;
+      case 'group':
+      case 'device':
+        head(content.type === 'group' ? TYPE_GROUP : TYPE_DEVICE).bytes(content.payload, MAX_FEATURE_PAYLOAD_BYTES);
         break;
       case 'introduction':
         head(TYPE_INTRODUCTION)
@@ -86,14 +123,22 @@ export function decodeContent(bytes: Uint8Array): Content {
       case TYPE_TEXT:
         content = { type: 'text', id, sentAt, text: r.string(MAX_TEXT_BYTES) };
         break;
-      case TYPE_RECEIPT: {
+      case TYPE_RECEIPT:
+      case TYPE_READ_RECEIPT: {
         const count = r.u16();
         if (count > MAX_RECEIPT_IDS) throw new ClientError('BAD_ARGUMENT', 'too many ids in one receipt');
         const ids: Uint8Array[] = [];
         for (let i = 0; i < count; i++) ids.push(r.fixed(CONTENT_ID_BYTES));
-        content = { type: 'receipt', id, sentAt, ids };
+        content = { type: type === TYPE_READ_RECEIPT ? 'read' : 'receipt', id, sentAt, ids };
         break;
       }
+      case TYPE_ATTACHMENT:
+        content = { type: 'attachment', id, sentAt, attachment: readReference(r), caption: r.string(MAX_TEXT_BYTES) };
+        break;
+      case TYPE_GROUP:
+      case TYPE_DEVICE:
+        content = { type: type === TYPE_GROUP ? 'group' : 'device', id, sentAt, payload: r.bytes(MAX_FEATURE_PAYLOAD_BYTES).slice() };
+        break;
       case TYPE_INTRODUCTION:
         content = {
           type: 'introduction',

@@ -6,7 +6,7 @@ export const MAX_TEXT_BYTES = 16 * 1024;
 export const MAX_NAME_BYTES = 64;
 /** Longest relay URL carried in links and introductions. */
 export const MAX_URL_BYTES = 512;
-/** Message ids in one delivery receipt. */
+/** Message ids in one delivery or read receipt (markRead splits larger batches). */
 export const MAX_RECEIPT_IDS = 256;
 /** Our delivery token length (the relay accepts 16..64 bytes). */
 export const DELIVERY_TOKEN_BYTES = 32;

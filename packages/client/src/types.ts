@@ -1,7 +1,12 @@
 /** Public data types of the SDK (the contract in docs: client API). */
 
 export type ConnectionState = 'offline' | 'connecting' | 'connected';
-export type DeliveryState = 'queued' | 'sent' | 'delivered' | 'failed';
+/**
+ * queued (in the outbox) -> sent (the relay has every envelope) -> delivered (a delivery receipt)
+ * -> read (a read receipt). States only move forward: a late delivery receipt never turns 'read'
+ * back into 'delivered'. 'failed' is a permanent relay refusal.
+ */
+export type DeliveryState = 'queued' | 'sent' | 'delivered' | 'read' | 'failed';
 
 export interface Profile {
   readonly pigeonId: string;
@@ -21,6 +26,11 @@ export interface Contact {
   readonly relayUrl: string;
   readonly verified: boolean;
   readonly addedAt: number;
+  /**
+   * True while a key change (a device identity we had not seen under this account key) waits
+   * for the user's acknowledgement; `send` refuses with IDENTITY_CHANGED until then.
+   */
+  readonly keyChanged: boolean;
 }
 
 export interface StoredMessage {
@@ -43,6 +53,32 @@ export interface SafetyNumber {
   readonly display: string;
   /** What the QR code shows; the other side compares it with verifySafetyNumberQr. */
   readonly qrPayload: Uint8Array;
+}
+
+/** Receipt preferences of this profile (both on by default). */
+export interface ReceiptSettings {
+  /** Tell senders when their message reached this device. */
+  readonly deliveryReceipts: boolean;
+  /**
+   * Tell senders when their message was read. Reciprocal, as in Signal: with it off we send none
+   * AND show others' read receipts as plain 'delivered' (we do not learn what we do not share).
+   */
+  readonly readReceipts: boolean;
+}
+
+/**
+ * A safety event: something about a contact's keys the user should know. 'key_changed' means a
+ * device identity appeared under the contact's account key that we had not seen before (a new
+ * device, a reinstall, or someone holding the account key adding a device).
+ */
+export interface SafetyEvent {
+  readonly id: string;
+  readonly contactId: string;
+  readonly kind: 'key_changed';
+  /** The new device (hex device id). */
+  readonly deviceId: string;
+  readonly at: number;
+  readonly acknowledged: boolean;
 }
 
 export type Logger = (event: string, fields?: Record<string, unknown>) => void;

@@ -8,6 +8,7 @@ import {
   MAX_NAME_BYTES,
   MAX_RECEIPT_IDS,
   MAX_TEXT_BYTES,
+  CONTENT_VERSION,
   backoffDelay,
   decodeContent,
   decodeInviteLink,
@@ -30,11 +31,24 @@ describe('content codec', () => {
   const samples: Content[] = [
     { type: 'text', id: bytes(16), sentAt: 1_700_000_000_000, text: 'привет 👋' },
     { type: 'receipt', id: bytes(16), sentAt: 5, ids: [bytes(16, 1), bytes(16, 2)] },
+    { type: 'read', id: bytes(16), sentAt: 6, ids: [bytes(16, 3)] },
     { type: 'introduction', id: bytes(16), sentAt: 5, displayName: 'Bob', deliveryToken: bytes(32), relayUrl: 'wss://r.example/p', inviteSecret: bytes(16) },
   ];
   for (const c of samples) {
     it(`round-trips a ${c.type}`, () => assert.deepEqual(decodeContent(encodeContent(c)), c));
   }
+
+  it('adds read receipts compatibly: same version, a new type number, the receipt body', () => {
+    const receipt = encodeContent({ type: 'receipt', id: bytes(16), sentAt: 5, ids: [bytes(16, 1)] });
+    const read = encodeContent({ type: 'read', id: bytes(16), sentAt: 5, ids: [bytes(16, 1)] });
+    assert.equal(receipt[0], CONTENT_VERSION);
+    assert.equal(read[0], CONTENT_VERSION);
+    assert.equal(receipt[1], 2, 'delivery receipts keep type 2');
+    assert.equal(read[1], 4);
+    assert.deepEqual(read.slice(2), receipt.slice(2));
+    const ids = Array.from({ length: MAX_RECEIPT_IDS + 1 }, () => bytes(16));
+    assert.throws(() => encodeContent({ type: 'read', id: bytes(16), sentAt: 1, ids }), { code: 'BAD_ARGUMENT' });
+  });
 
   it('round-trips any text within MAX_TEXT_BYTES', () => {
     fc.assert(

@@ -1,9 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRelay } from '@pigeon/relay';
 import type { Relay } from '@pigeon/relay';
-import { PigeonClient } from '../src/index.node.js';
+import { defaultBackend } from '@pigeon/crypto';
+import { createDeviceKeys, decodeAccountKeys, encodeDeviceKeys } from '@pigeon/protocol';
+import { PigeonClient, openSqliteStore } from '../src/index.node.js';
 import type { ClientOptions, ConnectionTuning } from '../src/index.node.js';
 
 /** Fast reconnects so tests that restart the relay do not wait for production backoff. */
@@ -67,4 +69,52 @@ export function nextEvent<T>(
       reject(new Error('timed out waiting for an event'));
     }, timeoutMs);
   });
+}
+
+export interface ClientPair {
+  readonly alice: PigeonClient;
+  readonly bob: PigeonClient;
+  /** Bob as Alice's contact id, and Alice as Bob's. */
+  readonly bobId: string;
+  readonly aliceId: string;
+  readonly aliceHome: string;
+  readonly bobHome: string;
+}
+
+/** Two initialised, connected clients that are each other's contacts. */
+export async function connectedPair(relayUrl: string, homes: { alice: string; bob: string }, alice?: PigeonClient): Promise<ClientPair> {
+  const a = alice ?? (await openClient(homes.alice));
+  const b = await openClient(homes.bob);
+  await a.init({ relayUrl, displayName: 'Alice' });
+  await b.init({ relayUrl, displayName: 'Bob' });
+  await a.connect();
+  await b.connect();
+  const { link } = await a.createInvite();
+  const contact = nextEvent<{ id: string }>((fn) => a.on('contact', fn));
+  const aliceAtBob = await b.acceptInvite(link);
+  await b.flush();
+  const bobAtAlice = await contact;
+  return { alice: a, bob: b, bobId: bobAtAlice.id, aliceId: aliceAtBob.id, aliceHome: homes.alice, bobHome: homes.bob };
+}
+
+/**
+ * A second device of the same account: a new device key pair certified by the profile's account
+ * key, with the profile's contacts copied (no sessions: it starts them from fresh bundles). It is
+ * not registered at the relay, so it can send (sealed, anonymous) but receives nothing; that is
+ * all a key-change test needs.
+ */
+export async function newDeviceOf(home: string, newHome: string): Promise<PigeonClient> {
+  const src = openSqliteStore(join(home, 'pigeon.db'));
+  const identity = src.getIdentity()!;
+  const contacts = src.listContacts();
+  src.close();
+  const device = await createDeviceKeys(defaultBackend(), decodeAccountKeys(identity.accountKeys), Date.now());
+  mkdirSync(newHome, { recursive: true, mode: 0o700 });
+  const dst = openSqliteStore(join(newHome, 'pigeon.db'));
+  dst.transaction(() => {
+    dst.putIdentity({ ...identity, deviceKeys: encodeDeviceKeys(device) });
+    for (const c of contacts) dst.putContact(c);
+  });
+  dst.close();
+  return openClient(newHome);
 }

@@ -52,7 +52,7 @@ describe('SQLite store', () => {
       .run('r1', 'm1', 'c1', 'd1', Buffer.from([3]), Buffer.from([4, 5]), 7);
     v1.close();
 
-    const v2 = openSqliteStore(path);
+    const v2 = openSqliteStore(path, { schemaVersion: 2 });
     assert.equal(v2.db.pragma('user_version', { simple: true }), 2);
     const rows = v2.listOutbox();
     assert.equal(rows.length, 1);
@@ -60,6 +60,29 @@ describe('SQLite store', () => {
     assert.deepEqual(rows[0]!.envelope, new Uint8Array([4, 5]));
     assert.equal(v2.getContact('c1')?.name, 'Ann');
     v2.close();
+  });
+
+  it('migration 3 keeps data written by schema 2 and adds safety events', () => {
+    const path = join(dir.path, 'migrate-3.db');
+    const v2 = openSqliteStore(path, { schemaVersion: 2 });
+    assert.equal(v2.db.pragma('user_version', { simple: true }), 2);
+    v2.putContact({ id: 'c1', name: 'Ann', accountKey: new Uint8Array([1]), relayUrl: 'ws://r/p', deliveryToken: new Uint8Array([2]), verified: true, addedAt: 1 });
+    v2.insertMessage({ id: 'm1', contactId: 'c1', direction: 'out', text: 'hi', sentAt: 5, receivedAt: null, state: 'delivered', read: true });
+    v2.setState('settings.read_receipts', 'off');
+    assert.throws(() => v2.listSafetyEvents('c1'), 'no safety_events table in schema 2');
+    v2.close();
+
+    const v3 = openSqliteStore(path, { schemaVersion: 3 });
+    assert.equal(v3.db.pragma('user_version', { simple: true }), 3);
+    assert.equal(v3.getContact('c1')?.verified, true);
+    assert.equal(v3.getMessage('m1')?.state, 'delivered');
+    assert.equal(v3.getState('settings.read_receipts'), 'off');
+    assert.deepEqual(v3.listSafetyEvents('c1'), []);
+    v3.addSafetyEvent({ id: 'e1', contactId: 'c1', kind: 'key_changed', deviceId: 'd9', at: 7, acknowledged: false });
+    v3.setMessageState('m1', 'read');
+    assert.equal(v3.listSafetyEvents('c1').length, 1);
+    assert.equal(v3.getMessage('m1')?.state, 'read');
+    v3.close();
   });
 
   it('refuses a database from a newer version', () => {

@@ -155,6 +155,24 @@ export function storeConformance(name: string, factory: () => ClientStore): void
       assert.equal(s.hasSeen('a'), true);
     }));
 
+    it('stores the read state of outgoing messages', withStore((s) => {
+      s.insertMessage(message('out1', { direction: 'out', state: 'delivered', read: true }));
+      s.setMessageState('out1', 'read');
+      assert.equal(s.getMessage('out1')?.state, 'read');
+    }));
+
+    it('keeps safety events per contact, oldest first, and acknowledges them', withStore((s) => {
+      const ev = (id: string, contactId: string, at: number) => ({ id, contactId, kind: 'key_changed' as const, deviceId: `d-${id}`, at, acknowledged: false });
+      assert.deepEqual(s.listSafetyEvents('c1'), []);
+      s.addSafetyEvent(ev('e2', 'c1', 20));
+      s.addSafetyEvent(ev('e1', 'c1', 10));
+      s.addSafetyEvent(ev('e3', 'c2', 5));
+      assert.deepEqual(s.listSafetyEvents('c1'), [ev('e1', 'c1', 10), ev('e2', 'c1', 20)]);
+      s.acknowledgeSafetyEvents('c1');
+      assert.deepEqual(s.listSafetyEvents('c1').map((e) => e.acknowledged), [true, true]);
+      assert.deepEqual(s.listSafetyEvents('c2').map((e) => e.acknowledged), [false]);
+    }));
+
     it('stores relay state values', withStore((s) => {
       assert.equal(s.getState('k'), undefined);
       s.setState('k', '1');

@@ -3,6 +3,7 @@ import type { Command } from '../command.js';
 import { stringOpt, timeoutMs } from '../command.js';
 import { safeText } from '../format.js';
 import { openInitialized } from '../profile.js';
+import { rememberInviteBridges } from '../route-setup.js';
 
 export const acceptCommand: Command = {
   name: 'accept',
@@ -22,6 +23,9 @@ Options:
     const client = await openInitialized(home, wait);
     try {
       const name = stringOpt(values, 'name');
+      // Bridges carried by the invite are remembered first, so the introduction can use them.
+      const bridges = rememberInviteBridges(client, positionals[0]!);
+      if (bridges > 0) out.note(`pigeon: the invite carried ${bridges} bridge route(s); added`);
       const contact = await client.acceptInvite(positionals[0]!, name !== undefined ? { name } : {});
       let introduced = true;
       try {

@@ -4,8 +4,11 @@ import type { StoredMessage } from '@pigeon/client';
 import type { Command } from '../command.js';
 import { timeoutMs } from '../command.js';
 import { describeError } from '../errors.js';
-import { messageLine, safeText } from '../format.js';
+import { keyChangeWarning, messageLine, safeText } from '../format.js';
 import { openInitialized } from '../profile.js';
+import { groupChat } from './group-chat.js';
+import { UsageError } from '../errors.js';
+import { describeConnection, hasRoutes } from '../route-setup.js';
 
 /** Messages of history shown when a chat opens. */
 export const CHAT_HISTORY = 20;
@@ -16,16 +19,23 @@ export const chatCommand: Command = {
   name: 'chat',
   summary: 'talk with a contact interactively',
   help: `Usage: pigeon chat <contact>
+       pigeon chat --group <group>
 
 Opens an interactive conversation: type a line and press Enter to send it. Shows
-incoming messages and the state of yours (queued -> sent -> delivered). Works offline:
-messages queue and go out when the relay is reachable. /quit or Ctrl-D leaves.
+incoming messages and the state of yours (queued, ✓ sent, ✓✓ delivered, ✓✓ read).
+Messages shown here are marked read, which sends read receipts unless you turned
+them off (pigeon settings). Works offline: messages queue and go out when the relay
+is reachable. /quit or Ctrl-D leaves.
 
 Options:
+  --group GROUP    talk in a group (its name or id) instead
   --timeout SECS   how long to wait for the first connection before warning (default 10)`,
-  options: { timeout: { type: 'string' } },
-  positionals: [1, 1],
-  async run({ io, out, home, values, positionals, interrupted }) {
+  options: { timeout: { type: 'string' }, group: { type: 'string' } },
+  positionals: [0, 1],
+  async run(ctx) {
+    const { io, out, home, values, positionals, interrupted } = ctx;
+    if (typeof values.group === 'string') return groupChat(ctx, values.group);
+    if (positionals.length < 1) throw new UsageError('missing argument', 'chat');
     const wait = timeoutMs(values);
     const client = await openInitialized(home, wait);
     try {
@@ -34,13 +44,15 @@ Options:
       const history = client.messages(contact.id, { limit: CHAT_HISTORY });
       out.line(`Chat with ${safeText(name)} (${contact.pigeonId}${contact.verified ? ', verified' : ''}). /quit to leave.`);
       for (const m of history) out.line(messageLine(m, name));
-      client.markRead(history.filter((m) => m.direction === 'in' && !m.read).map((m) => m.id));
+      if (contact.keyChanged) out.note(`pigeon: WARNING: ${keyChangeWarning(contact)}`);
+      // Receipts for what we read are queued asynchronously; the exit flush waits for them.
+      let reading = client.markRead(history.filter((m) => m.direction === 'in' && !m.read).map((m) => m.id));
 
       client.on('message', (m: StoredMessage) => {
         if (m.contactId === contact.id) {
           out.data({ event: 'message', ...m, contactName: name });
           out.line(messageLine(m, name));
-          client.markRead([m.id]);
+          reading = reading.then(() => client.markRead([m.id]));
         } else {
           out.data({ event: 'message', ...m });
           out.line('(a new message from another contact; see pigeon inbox)');
@@ -49,12 +61,21 @@ Options:
       client.on('status', (m: StoredMessage) => {
         if (m.contactId !== contact.id) return;
         out.data({ event: 'status', id: m.id, state: m.state });
+        // The state word stays last on this line: scripts and packages/e2e match `-> "text" <state>$`.
         out.line(`  -> "${safeText(m.text.length > 30 ? m.text.slice(0, 30) + '...' : m.text)}" ${m.state}`);
+      });
+      client.on('safety', (e) => {
+        if (e.contactId !== contact.id) return;
+        out.data({ event: 'key_changed', ...e });
+        out.note(`pigeon: WARNING: ${keyChangeWarning(contact)}`);
       });
       client.on('connection', (state) => {
         out.data({ event: 'connection', state });
-        if (state === 'connected') out.note('(connected)');
-        else if (state === 'offline') out.note('(offline: messages will queue)');
+        // With bridges configured the header names the route ("connected via bridge ..."), and
+        // says "no route" when every route is blocked; plain profiles keep the short notes.
+        const routed = hasRoutes(client);
+        if (state === 'connected') out.note(routed ? `(${describeConnection(client).text})` : '(connected)');
+        else if (state === 'offline') out.note(routed ? `(${describeConnection(client).text}: messages will queue)` : '(offline: messages will queue)');
       });
       client.connect({ timeoutMs: wait }).catch((err: unknown) => {
         out.note(`pigeon: ${describeError(err).message}; messages will queue until it is reachable`);
@@ -79,12 +100,13 @@ Options:
             out.data({ event: 'sent', ...m });
             out.line(messageLine(m, name));
           } catch (err) {
-            out.note(`pigeon: ${describeError(err).message}`);
+            out.note(`pigeon: ${isClientError(err, 'IDENTITY_CHANGED') ? keyChangeWarning(contact) : describeError(err).message}`);
           }
         });
       });
       await done;
       await pending;
+      await reading;
       try {
         await client.flush(EXIT_FLUSH_MS);
       } catch (err) {

@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { openInitialized } from '../profile.js';
 import { terminalQr } from '../qr.js';
+import { bridgeLinksOf, withBridges } from '../route-setup.js';
 
 export const inviteCommand: Command = {
   name: 'invite',
@@ -11,13 +12,16 @@ Prints a one-time invite link and a QR code. Whoever opens it with \`pigeon acce
 becomes your contact. Give it only to the person you mean: it lets them write to you.
 
 Options:
-  --no-qr          do not draw the QR code`,
-  options: { 'no-qr': { type: 'boolean' } },
+  --no-qr          do not draw the QR code
+  --no-bridges     do not put the bridges you use into the link`,
+  options: { 'no-qr': { type: 'boolean' }, 'no-bridges': { type: 'boolean' } },
   positionals: [0, 0],
   async run({ out, home, values }) {
     const client = await openInitialized(home);
     try {
-      const { link } = await client.createInvite();
+      // Bridges we use go into the invite (up to MAX_INVITE_ROUTES), so the contact can reach
+      // our relay through them too; --no-bridges leaves them out.
+      const link = values['no-bridges'] ? (await client.createInvite()).link : withBridges((await client.createInvite()).link, bridgeLinksOf(client));
       out.data({ link });
       out.line('Send this invite link to the person you want to talk to:');
       out.line();

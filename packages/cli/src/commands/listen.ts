@@ -32,7 +32,7 @@ Options:
       client.on('message', (m: StoredMessage) => {
         out.data({ event: 'message', ...messageJson(m, names.get(m.contactId)) });
         out.line(messageLine(m, nameOf(m.contactId)));
-        client.markRead([m.id]);
+        void client.markRead([m.id]);
       });
       client.on('status', (m: StoredMessage) => {
         out.data({ event: 'status', id: m.id, contactId: m.contactId, state: m.state });

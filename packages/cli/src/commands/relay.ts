@@ -11,7 +11,22 @@ export const DEFAULT_RELAY_PORT = 7878;
 const BUILT_WEB_APP = fileURLToPath(new URL('../../../../web/dist', import.meta.url));
 
 /** Relay flags passed through to @pigeon/relay's parser. */
-const PASS_THROUGH = ['host', 'ws-path', 'app-path', 'message-ttl-ms', 'durability', 'max-connections-per-address', 'mailbox-max-messages', 'mailbox-max-bytes'];
+const PASS_THROUGH = [
+  'host',
+  'ws-path',
+  'app-path',
+  'message-ttl-ms',
+  'durability',
+  'max-connections-per-address',
+  'mailbox-max-messages',
+  'mailbox-max-bytes',
+  'store',
+  'bus',
+  'bus-prefix',
+  'node-id',
+  'admin-port',
+  'admin-host',
+];
 
 export const relayCommand: Command = {
   name: 'relay',
@@ -29,6 +44,11 @@ Options:
   --ws-path PATH   WebSocket path (default /pigeon)
   --app-path PATH  URL path of the web app (default /app/; use a secret path to hide it)
   --app-dir DIR    built web app to serve (default: packages/web/dist when built)
+  --store URL      postgres://user@host/db (comma-separated: shards) for a cluster of nodes
+                   (default: SQLite in --data)
+  --bus URL        redis://host:6379 connecting the nodes of a cluster (default: in-process)
+  --bus-prefix P, --node-id ID   Redis channel prefix, this node's name
+  --admin-port N   serve /metrics and /healthz on 127.0.0.1:N (--admin-host to change)
   --message-ttl-ms N, --durability full|normal, --max-connections-per-address N,
   --mailbox-max-messages N, --mailbox-max-bytes N   limits (see docs/relay-api.md)
   --quiet          no log lines on stderr
@@ -45,6 +65,12 @@ With --json, prints {"event":"listening","url":...,"port":...} once it accepts c
     'max-connections-per-address': { type: 'string' },
     'mailbox-max-messages': { type: 'string' },
     'mailbox-max-bytes': { type: 'string' },
+    store: { type: 'string' },
+    bus: { type: 'string' },
+    'bus-prefix': { type: 'string' },
+    'node-id': { type: 'string' },
+    'admin-port': { type: 'string' },
+    'admin-host': { type: 'string' },
     quiet: { type: 'boolean' },
   },
   positionals: [0, 0],
@@ -60,11 +86,12 @@ With --json, prints {"event":"listening","url":...,"port":...} once it accepts c
     const logger = values.quiet ? silentLogger : jsonLineLogger((line) => io.stderr(line));
     const { relay, address } = await startRelayFromArgs(args, { logger });
     try {
-      out.data({ event: 'listening', url: address.url, httpUrl: address.httpUrl, appUrl: address.appUrl, host: address.host, port: address.port, dataDir: data });
+      out.data({ event: 'listening', url: address.url, httpUrl: address.httpUrl, appUrl: address.appUrl, adminUrl: address.adminUrl, host: address.host, port: address.port, dataDir: data });
       out.line(`Pigeon relay listening on ${address.url}`);
       out.line(`Data: ${data}`);
       out.line(`People join with: pigeon init --relay ${address.url}`);
       if (address.appUrl) out.line(`Web app: ${address.appUrl}`);
+      if (address.adminUrl) out.line(`Metrics and health: ${address.adminUrl}metrics ${address.adminUrl}healthz`);
       await interrupted;
       return 0;
     } finally {

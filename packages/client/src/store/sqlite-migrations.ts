@@ -92,6 +92,67 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX messages_unread ON messages (direction, read);
     `,
   },
+  {
+    // Key changes: a device identity we had not seen under a contact's account key. An
+    // unacknowledged event blocks sending to that contact (DESIGN: safety numbers).
+    // Messages may now be in state 'read' (the state column is free text: no change needed).
+    version: 3,
+    sql: `
+      CREATE TABLE safety_events (
+        id TEXT PRIMARY KEY,
+        contact_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        acknowledged INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX safety_events_by_contact ON safety_events (contact_id, at);
+    `,
+  },
+  {
+    // Groups (docs/protocol.md §12; groups/sqlite-group-store.node.ts): the signed group state and
+    // our sender key per group, received sender keys, group messages, and payloads held until what
+    // they depend on arrives.
+    version: 4,
+    sql: `
+      CREATE TABLE groups (
+        id TEXT PRIMARY KEY,
+        state BLOB NOT NULL,
+        own_key BLOB,
+        invite_secret TEXT,
+        active INTEGER NOT NULL DEFAULT 1,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE group_sender_keys (
+        group_id TEXT NOT NULL,
+        sender_device_id TEXT NOT NULL,
+        distribution_id TEXT NOT NULL,
+        key BLOB NOT NULL,
+        PRIMARY KEY (group_id, sender_device_id, distribution_id)
+      );
+      CREATE TABLE group_messages (
+        id TEXT PRIMARY KEY,
+        group_id TEXT NOT NULL,
+        sender_id TEXT NOT NULL,
+        direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+        text TEXT NOT NULL,
+        sent_at INTEGER NOT NULL,
+        received_at INTEGER,
+        state TEXT NOT NULL,
+        read INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX group_messages_by_group ON group_messages (group_id, sent_at);
+      CREATE INDEX group_messages_unread ON group_messages (direction, read);
+      CREATE TABLE group_held (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        group_id TEXT NOT NULL,
+        sender BLOB NOT NULL,
+        payload BLOB NOT NULL,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX group_held_by_group ON group_held (group_id, seq);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -15,6 +15,7 @@ import type {
   MessageRow,
   OutboxRow,
   PreKeyKind,
+  SafetyEventRow,
 } from './types.js';
 
 type Row = Record<string, unknown>;
@@ -266,6 +267,26 @@ export class SqliteClientStore implements ClientStore {
   }
   hasSeen(id: string): boolean {
     return this.get('SELECT 1 AS x FROM seen WHERE id = ?', id) !== undefined;
+  }
+
+  addSafetyEvent(row: SafetyEventRow): void {
+    this.run(
+      'INSERT OR REPLACE INTO safety_events (id, contact_id, kind, device_id, at, acknowledged) VALUES (?, ?, ?, ?, ?, ?)',
+      row.id, row.contactId, row.kind, row.deviceId, row.at, row.acknowledged ? 1 : 0,
+    );
+  }
+  listSafetyEvents(contactId: string): SafetyEventRow[] {
+    return this.all('SELECT * FROM safety_events WHERE contact_id = ? ORDER BY at, rowid', contactId).map((r) => ({
+      id: r.id as string,
+      contactId: r.contact_id as string,
+      kind: r.kind as 'key_changed',
+      deviceId: r.device_id as string,
+      at: r.at as number,
+      acknowledged: r.acknowledged === 1,
+    }));
+  }
+  acknowledgeSafetyEvents(contactId: string): void {
+    this.run('UPDATE safety_events SET acknowledged = 1 WHERE contact_id = ?', contactId);
   }
 
   getState(key: string): string | undefined {

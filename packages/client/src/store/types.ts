@@ -65,6 +65,17 @@ export interface OutboxRow {
   readonly createdAt: number;
 }
 
+/** See SafetyEvent in ../types.ts. */
+export interface SafetyEventRow {
+  /** hex */
+  readonly id: string;
+  readonly contactId: string;
+  readonly kind: 'key_changed';
+  readonly deviceId: string;
+  readonly at: number;
+  readonly acknowledged: boolean;
+}
+
 export interface ClientStore {
   /** Runs fn atomically; a throw rolls everything back and is rethrown. Nested calls join the outer one. */
   transaction<T>(fn: () => T): T;
@@ -107,6 +118,12 @@ export interface ClientStore {
   /** Content ids already received (duplicate suppression). Returns false if the id was already seen. */
   markSeen(id: string, at: number): boolean;
   hasSeen(id: string): boolean;
+
+  /** Safety events (key changes) of one contact, oldest first. */
+  addSafetyEvent(row: SafetyEventRow): void;
+  listSafetyEvents(contactId: string): SafetyEventRow[];
+  /** Marks every event of the contact acknowledged. */
+  acknowledgeSafetyEvents(contactId: string): void;
 
   getState(key: string): string | undefined;
   setState(key: string, value: string): void;

@@ -242,6 +242,10 @@ export class RelayConnection {
       case 'queue_empty':
         this.options.onPush?.(frame);
         return;
+      case 'provision_message':
+        // Device linking (provisioning mailboxes) is not in the SDK yet: we never open one.
+        this.log('relay.unexpected_push', { type: frame.type });
+        return;
       case 'error':
         if (frame.id === 0) {
           this.log('relay.error', { code: frame.code });

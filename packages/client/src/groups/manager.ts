@@ -1,0 +1,798 @@
+/**
+ * Groups in the SDK (docs/protocol.md §12, "how the client SDK uses this" in
+ * packages/protocol/CONTEXT.md): `client.groups`. Everything travels as content type `group`
+ * over the pairwise sessions (sealed), so the relay never learns membership.
+ *
+ * - Membership lives in the protocol's GroupState: signed changes chained by hash, verified by
+ *   every member; concurrent changes resolve by "lower change hash wins" and our orphaned
+ *   changes are re-signed on the winner (rebase) before anything else is sent.
+ * - Sending: one Sender-Key ciphertext per message, sealed to every member device (our own other
+ *   devices too). Our current distribution rides along with each message, so a member never
+ *   waits for a key that was sent separately and a newcomer gets it with the next message.
+ * - A removal makes `needsRekey` true for every member: the next message goes out under a fresh
+ *   key (new distribution id) that the removed member never receives.
+ * - Payloads that arrive before what they depend on (the welcome, a parent change, the change
+ *   that added their sender) are held and retried after each group update (MAX_HELD_PER_GROUP).
+ */
+import { equalBytes, fromHex, toHex } from '@pigeon/crypto';
+import {
+  ProtocolError,
+  accountIdOf,
+  applyGroupChange,
+  createGroup,
+  createGroupChange,
+  createGroupSenderKey,
+  decodeDeviceCertificate,
+  decodeGroupChange,
+  decodeGroupRoster,
+  encodeDeviceCertificate,
+  encodeGroupChange,
+  decodeGroupState,
+  decodeSenderKeyState,
+  encodeGroupRoster,
+  encodeGroupState,
+  encodeSenderKeyState,
+  findMember,
+  formatPigeonId,
+  groupDecrypt,
+  groupDeviceRefOf,
+  groupEncrypt,
+  groupMessageDistributionId,
+  groupStateFromRoster,
+  needsRekey,
+  processSenderKeyDistribution,
+  rebaseGroupChange,
+  senderKeysGroupProtocol,
+  decodeSenderKeyDistribution,
+  MAX_GROUP_MEMBER_DEVICES,
+} from '@pigeon/protocol';
+import type { DeviceCertificate, GroupChange, GroupChangeOp, GroupChangeResult, GroupDeviceRef, GroupRoster, GroupState, SenderKeyState } from '@pigeon/protocol';
+import { decodeContent, encodeContent } from '../content.js';
+import type { Content } from '../content.js';
+import { Emitter } from '../emitter.js';
+import { ClientError } from '../errors.js';
+import type { ClientInternals, ExtensionInput, ExtensionResult, SendTarget } from '../internals.js';
+import { CONTENT_ID_BYTES, MAX_NAME_BYTES, MAX_TEXT_BYTES } from '../limits.js';
+import { utf8 } from '@pigeon/crypto';
+import { decodeGroupLink, encodeGroupLink } from './invite-link.js';
+import { GROUP_INVITE_SECRET_BYTES, MAX_CARDS_PER_PAYLOAD, decodeGroupPayload, encodeGroupPayload } from './payload.js';
+import type { GroupPayload, MemberCard } from './payload.js';
+import type { GroupMessageRow, GroupRow, GroupStore } from './store.js';
+import type { Group, GroupEvent, GroupMemberInfo, GroupMessage } from './types.js';
+
+/** Payloads kept per group while they wait for what they depend on; more are dropped. */
+export const MAX_HELD_PER_GROUP = 1_000;
+/** A held payload older than this is dropped on the next retry (its dependency is not coming). */
+export const HELD_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** The contact operations a group invite link needs (the client's public ones). */
+export interface ContactLinks {
+  createInvite(): Promise<string>;
+  acceptInvite(link: string): Promise<{ id: string }>;
+  flush(): Promise<void>;
+}
+
+interface GroupEvents extends Record<string, unknown> {
+  message: GroupMessage;
+  group: GroupEvent;
+}
+
+type Outcome = { readonly action: 'hold' } | { readonly action: 'drop'; readonly reason: string } | ({ readonly action: 'apply' } & ExtensionResult);
+
+const HOLD: Outcome = { action: 'hold' };
+const drop = (reason: string): Outcome => ({ action: 'drop', reason });
+
+function codeOf(err: unknown): string {
+  return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'UNKNOWN';
+}
+
+/** Protocol refusals of our own change, as the client's error model. */
+function asGroupError(err: unknown): unknown {
+  if (!(err instanceof ProtocolError)) return err;
+  switch (err.code) {
+    case 'NOT_ADMIN':
+    case 'LAST_ADMIN':
+    case 'NOT_A_MEMBER':
+      return new ClientError('GROUP_PERMISSION', `the group refuses this change: ${err.code}`, { cause: err });
+    case 'GROUP_FULL':
+      return new ClientError('GROUP_FULL', 'the group is full', { cause: err });
+    case 'INVALID_CHANGE':
+    case 'FIELD_TOO_LARGE':
+      return new ClientError('BAD_ARGUMENT', `invalid group change: ${err.code}`, { cause: err });
+    default:
+      return err;
+  }
+}
+
+function checkGroupName(name: string): string {
+  const trimmed = name.trim();
+  if (trimmed.length === 0) throw new ClientError('BAD_ARGUMENT', 'group name must not be empty');
+  if (utf8.encode(trimmed).length > MAX_NAME_BYTES) throw new ClientError('BAD_ARGUMENT', `group name is longer than ${MAX_NAME_BYTES} bytes`);
+  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw new ClientError('BAD_ARGUMENT', 'group name contains control characters');
+  return trimmed;
+}
+
+export class GroupManager {
+  readonly #c: ClientInternals;
+  readonly #store: GroupStore;
+  readonly #events = new Emitter<GroupEvents>();
+  readonly #accountIds = new Map<string, string>();
+  readonly #contacts: ContactLinks;
+
+  constructor(internals: ClientInternals, store: GroupStore, contacts: ContactLinks) {
+    this.#c = internals;
+    this.#store = store;
+    this.#contacts = contacts;
+  }
+
+  on(event: 'message', fn: (m: GroupMessage) => void): () => void;
+  on(event: 'group', fn: (e: GroupEvent) => void): () => void;
+  on(event: 'message' | 'group', fn: (value: never) => void): () => void {
+    return this.#events.on(event, fn as (value: unknown) => void);
+  }
+
+  // ---- reading --------------------------------------------------------------------------------
+
+  list(): Group[] {
+    this.#c.keys();
+    return this.#store.listGroups().map((r) => this.toGroup(r));
+  }
+
+  /** A group by hex id (or a unique prefix of at least 8 hex digits) or by name (case-insensitive). */
+  find(nameOrId: string): Group {
+    return this.toGroup(this.findRow(nameOrId));
+  }
+
+  messages(group: string, options: { limit?: number } = {}): GroupMessage[] {
+    const row = this.findRow(group);
+    if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 0)) {
+      throw new ClientError('BAD_ARGUMENT', 'limit must be a non-negative integer');
+    }
+    return this.#store.listMessages(row.id, options.limit).map((m) => this.toMessage(m));
+  }
+
+  unread(): GroupMessage[] {
+    this.#c.keys();
+    return this.#store.listUnread().map((m) => this.toMessage(m));
+  }
+
+  /** Marks group messages read on this device (group read receipts are not sent). */
+  markRead(ids: readonly string[]): void {
+    this.#c.keys();
+    this.#c.store.transaction(() => this.#store.markRead(ids));
+  }
+
+  private findRow(nameOrId: string): GroupRow {
+    this.#c.keys();
+    const q = nameOrId.trim();
+    if (q.length === 0) throw new ClientError('UNKNOWN_GROUP', 'no group name given');
+    const all = this.#store.listGroups();
+    const lower = q.toLowerCase();
+    const byId = all.find((g) => g.id === lower);
+    if (byId) return byId;
+    if (/^[0-9a-f]{8,}$/.test(lower)) {
+      const byPrefix = all.filter((g) => g.id.startsWith(lower));
+      if (byPrefix.length === 1) return byPrefix[0]!;
+    }
+    const byName = all.filter((g) => decodeGroupState(g.state).roster.name.toLowerCase() === lower);
+    const active = byName.filter((g) => g.active);
+    if (active.length === 1 || (active.length === 0 && byName.length === 1)) return (active[0] ?? byName[0])!;
+    if (byName.length > 1) throw new ClientError('AMBIGUOUS_GROUP', `more than one group is called "${q}"; use its id`);
+    throw new ClientError('UNKNOWN_GROUP', `no group called "${q}"`);
+  }
+
+  private toGroup(row: GroupRow): Group {
+    const state = decodeGroupState(row.state);
+    const own = this.#c.keys().accountKey;
+    const members: GroupMemberInfo[] = state.roster.members.map((m) => {
+      const self = equalBytes(m.accountKey, own);
+      const id = this.accountIdSync(m.accountKey);
+      const contact = self ? undefined : this.#c.store.getContact(id);
+      return { id, pigeonId: formatPigeonId(fromHex(id)), name: self ? 'you' : contact?.name ?? formatPigeonId(fromHex(id)), admin: m.admin, self, devices: m.devices.length };
+    });
+    const me = findMember(state.roster, own);
+    return { id: row.id, name: state.roster.name, epoch: state.roster.epoch, members, isAdmin: row.active && me?.admin === true, active: row.active, createdAt: row.createdAt };
+  }
+
+  private toMessage(m: GroupMessageRow): GroupMessage {
+    const self = m.senderId === this.#c.keys().profile.accountId;
+    const contact = self ? undefined : this.#c.store.getContact(m.senderId);
+    // Outgoing: 'queued' until the relay took every member device's envelope.
+    const state = m.direction === 'out' && m.state === 'queued' && this.#c.countOutbox(m.id) === 0 ? 'sent' : m.state;
+    return { ...m, state, senderName: self ? 'you' : contact?.name ?? formatPigeonId(fromHex(m.senderId)) };
+  }
+
+  /** Account ids are a hash of the account key; kept in a map since rosters list keys, the store ids. */
+  private accountIdSync(accountKey: Uint8Array): string {
+    const id = this.#accountIds.get(toHex(accountKey));
+    if (id === undefined) throw new ClientError('STORE_ERROR', 'account id not computed');
+    return id;
+  }
+
+  private async accountId(accountKey: Uint8Array): Promise<string> {
+    const key = toHex(accountKey);
+    let id = this.#accountIds.get(key);
+    if (id === undefined) {
+      id = toHex(await accountIdOf(this.#c.crypto, accountKey));
+      this.#accountIds.set(key, id);
+    }
+    return id;
+  }
+
+  private async learnRoster(roster: GroupRoster): Promise<void> {
+    for (const m of roster.members) await this.accountId(m.accountKey);
+  }
+
+  /** Fills the account id cache for stored groups (called once the identity is loaded). */
+  async load(): Promise<void> {
+    for (const g of this.#store.listGroups()) await this.learnRoster(decodeGroupState(g.state).roster);
+  }
+
+  // ---- membership (admins; leave is for everyone) ----------------------------------------------
+
+  /** Creates a group with us as its admin and the given contacts as members. */
+  async create(name: string, contactIds: readonly string[] = []): Promise<Group> {
+    const k = this.#c.keys();
+    const account = this.requireAccount();
+    const groupName = checkGroupName(name);
+    const members = [...new Set(contactIds.map((c) => this.contactIdOf(c)))].map((id) => this.memberInit(id));
+    return this.#c.serial(async () => {
+      let state: GroupState;
+      try {
+        state = await createGroup(this.#c.crypto, { accountKey: account.signing.publicKey, devices: this.ownDeviceIds() }, { name: groupName, members });
+      } catch (err) {
+        throw asGroupError(err);
+      }
+      await this.learnRoster(state.roster);
+      const row: GroupRow = { id: toHex(state.roster.groupId), state: encodeGroupState(state), ownKey: null, inviteSecret: null, active: true, createdAt: this.#c.now() };
+      this.#c.store.transaction(() => this.#store.putGroup(row));
+      await this.welcome(state, state.roster.members.map((m) => m.accountKey).filter((a) => !equalBytes(a, k.accountKey)));
+      // Our own other devices are members too: they join from the same welcome.
+      await this.sendPayload(this.ownOtherDeviceTargets(state), { kind: 'welcome', roster: encodeGroupRoster(state.roster) });
+      const group = this.toGroup(row);
+      this.#events.emit('group', { kind: 'created', group });
+      return group;
+    });
+  }
+
+  async add(group: string, contactIds: readonly string[]): Promise<Group> {
+    const row = this.findRow(group);
+    const ops: GroupChangeOp[] = [...new Set(contactIds.map((c) => this.contactIdOf(c)))].map((id) => ({ type: 'add-member', admin: false, ...this.memberInit(id) }));
+    if (ops.length === 0) throw new ClientError('BAD_ARGUMENT', 'name at least one contact to add');
+    return this.change(row.id, ops);
+  }
+
+  async remove(group: string, contactIds: readonly string[]): Promise<Group> {
+    const row = this.findRow(group);
+    const ops: GroupChangeOp[] = [...new Set(contactIds.map((c) => this.contactIdOf(c)))].map((id) => ({ type: 'remove-member', accountKey: this.accountKeyOf(id) }));
+    if (ops.length === 0) throw new ClientError('BAD_ARGUMENT', 'name at least one member to remove');
+    return this.change(row.id, ops);
+  }
+
+  async setAdmin(group: string, contactId: string, admin: boolean): Promise<Group> {
+    const row = this.findRow(group);
+    return this.change(row.id, [{ type: 'set-admin', accountKey: this.accountKeyOf(this.contactIdOf(contactId)), admin }]);
+  }
+
+  async rename(group: string, name: string): Promise<Group> {
+    const row = this.findRow(group);
+    return this.change(row.id, [{ type: 'rename', name: checkGroupName(name) }]);
+  }
+
+  /** Leaves the group (a change signed by us; every member learns it). */
+  async leave(group: string): Promise<Group> {
+    const row = this.findRow(group);
+    return this.change(row.id, [{ type: 'remove-member', accountKey: this.#c.keys().accountKey }]);
+  }
+
+  /** An invite link for the group (admins only): holders become our contact and are added when they ask. */
+  async createInviteLink(group: string): Promise<{ link: string }> {
+    const row = this.findRow(group);
+    if (!this.toGroup(row).isAdmin) throw new ClientError('GROUP_PERMISSION', 'only an admin can invite by link');
+    const secret = row.inviteSecret ? fromHex(row.inviteSecret) : this.#c.crypto.randomBytes(GROUP_INVITE_SECRET_BYTES);
+    const contactLink = await this.#contacts.createInvite();
+    this.#c.store.transaction(() => this.#store.putGroup({ ...(this.#store.getGroup(row.id) ?? row), inviteSecret: toHex(secret) }));
+    const state = decodeGroupState(row.state);
+    return { link: encodeGroupLink({ groupId: state.roster.groupId, secret, name: state.roster.name, contactLink }) };
+  }
+
+  /**
+   * Uses a group invite link: becomes the admin's contact (its embedded invite), waits until the
+   * introduction is with the relay, then asks to be added. The group appears (event 'group',
+   * kind 'joined') when the admin's welcome arrives.
+   */
+  async joinByLink(link: string): Promise<{ groupId: string; name: string }> {
+    this.#c.keys();
+    const invite = decodeGroupLink(link);
+    const admin = await this.#contacts.acceptInvite(invite.contactLink);
+    await this.#contacts.flush();
+    await this.#c.serial(() => this.sendPayload([{ contactId: admin.id }], { kind: 'join_request', groupId: invite.groupId, secret: invite.secret }));
+    return { groupId: toHex(invite.groupId), name: invite.name };
+  }
+
+  private requireAccount() {
+    const { account } = this.#c.keys();
+    if (!account) throw new ClientError('ACCOUNT_KEY_REQUIRED', 'group changes are signed with the account key, which is on your first device');
+    return account;
+  }
+
+  private contactIdOf(nameOrId: string): string {
+    const q = nameOrId.trim().toLowerCase();
+    if (this.#c.store.getContact(q)) return q;
+    const all = this.#c.store.listContacts();
+    const byName = all.filter((c) => c.name.toLowerCase() === q);
+    if (byName.length === 1) return byName[0]!.id;
+    if (byName.length > 1) throw new ClientError('AMBIGUOUS_CONTACT', `more than one contact is called "${nameOrId}"`);
+    const squash = (s: string) => s.replace(/[\s-]/g, '').toLowerCase();
+    const byPigeonId = all.filter((c) => squash(formatPigeonId(fromHex(c.id))) === squash(nameOrId));
+    if (byPigeonId.length === 1) return byPigeonId[0]!.id;
+    throw new ClientError('UNKNOWN_CONTACT', `no contact called "${nameOrId}"`);
+  }
+
+  private accountKeyOf(contactId: string): Uint8Array {
+    const row = this.#c.store.getContact(contactId);
+    if (!row) throw new ClientError('UNKNOWN_CONTACT', 'no such contact');
+    return row.accountKey;
+  }
+
+  private memberInit(contactId: string): { accountKey: Uint8Array; devices: Uint8Array[] } {
+    const row = this.#c.store.getContact(contactId);
+    if (!row) throw new ClientError('UNKNOWN_CONTACT', 'no such contact');
+    const devices = this.#c.store.listContactDevices(contactId).map((d) => fromHex(d.deviceId)).slice(0, MAX_GROUP_MEMBER_DEVICES);
+    if (devices.length === 0) throw new ClientError('BAD_ARGUMENT', `no device of ${row.name} is known yet (exchange a message first)`);
+    return { accountKey: row.accountKey, devices };
+  }
+
+  /** Our device ids as the roster lists them: this device and our other listed devices. */
+  private ownDeviceIds(): Uint8Array[] {
+    const k = this.#c.keys();
+    const others = this.#c.store.listContactDevices(k.profile.accountId).map((d) => d.deviceId).filter((d) => d !== k.profile.deviceId);
+    return [k.profile.deviceId, ...others].slice(0, MAX_GROUP_MEMBER_DEVICES).map(fromHex);
+  }
+
+  /** Signs `ops` on our tip, commits it and sends it (change to members old and new, welcome to newcomers). */
+  private change(groupId: string, ops: readonly GroupChangeOp[]): Promise<Group> {
+    const account = this.requireAccount();
+    return this.#c.serial(async () => {
+      const row = this.#store.getGroup(groupId);
+      if (!row || !row.active) throw new ClientError('UNKNOWN_GROUP', 'you are not a member of this group');
+      const before = decodeGroupState(row.state);
+      let result: GroupChangeResult & { change: GroupChange };
+      try {
+        result = await createGroupChange(this.#c.crypto, before, account, ops);
+      } catch (err) {
+        throw asGroupError(err);
+      }
+      await this.publish(row, before, result);
+      return this.toGroup(this.#store.getGroup(groupId)!);
+    });
+  }
+
+  /** Lock-free. Commits our change `result` (made on `before`) and sends it. */
+  private async publish(row: GroupRow, before: GroupState, result: GroupChangeResult & { change: GroupChange }): Promise<void> {
+    const k = this.#c.keys();
+    const next = result.state;
+    await this.learnRoster(next.roster);
+    const stillMember = findMember(next.roster, k.accountKey) !== undefined;
+    const updated: GroupRow = { ...row, state: encodeGroupState(next), active: stillMember, ownKey: stillMember ? row.ownKey : null };
+    const added = result.effects.addedMembers;
+    // Existing members need to reach the newcomers: cards first (order on the wire is not guaranteed; cards never depend on anything).
+    if (added.length > 0) {
+      const cards = this.cardsOf(added);
+      const existing = this.targetsOf([before.roster], added);
+      for (let i = 0; i < cards.length; i += MAX_CARDS_PER_PAYLOAD) {
+        await this.sendPayload(existing, { kind: 'cards', cards: cards.slice(i, i + MAX_CARDS_PER_PAYLOAD) });
+      }
+    }
+    // Everyone in the roster before or after (a removed member learns it was removed), except newcomers, who get a welcome.
+    const targets = this.targetsOf([before.roster, next.roster], added);
+    await this.sendPayload(targets, { kind: 'change', change: encodeGroupChange(result.change) }, () => {
+      this.#store.putGroup(updated);
+      if (!stillMember) this.#store.deleteSenderKeys(row.id);
+    });
+    if (added.length > 0) await this.welcome(next, added);
+    const group = this.toGroup(updated);
+    this.#events.emit('group', { kind: stillMember ? 'changed' : 'removed', group });
+  }
+
+  /** Lock-free. Sends newcomers the cards of every member and the roster to join from. */
+  private async welcome(state: GroupState, newcomers: readonly Uint8Array[]): Promise<void> {
+    if (newcomers.length === 0) return;
+    const k = this.#c.keys();
+    const targets: SendTarget[] = [];
+    for (const a of newcomers) {
+      if (equalBytes(a, k.accountKey)) continue;
+      const m = findMember(state.roster, a);
+      targets.push({ contactId: await this.accountId(a), deviceIds: new Set(m?.devices.map((d) => toHex(d.deviceId)) ?? []) });
+    }
+    const cards = this.cardsOf(state.roster.members.map((m) => m.accountKey));
+    for (let i = 0; i < cards.length; i += MAX_CARDS_PER_PAYLOAD) {
+      await this.sendPayload(targets, { kind: 'cards', cards: cards.slice(i, i + MAX_CARDS_PER_PAYLOAD) });
+    }
+    await this.sendPayload(targets, { kind: 'welcome', roster: encodeGroupRoster(state.roster) });
+  }
+
+  /** Cards of these accounts that we can vouch for: ours, and contacts'. */
+  private cardsOf(accountKeys: readonly Uint8Array[]): MemberCard[] {
+    const k = this.#c.keys();
+    const cards: MemberCard[] = [];
+    for (const a of accountKeys) {
+      if (equalBytes(a, k.accountKey)) {
+        cards.push(this.#c.ownCard());
+        continue;
+      }
+      const id = this.#accountIds.get(toHex(a));
+      const row = id === undefined ? undefined : this.#c.store.getContact(id);
+      if (row) cards.push({ accountKey: row.accountKey, name: row.name, relayUrl: row.relayUrl, deliveryToken: row.deliveryToken });
+    }
+    return cards;
+  }
+
+  /** Every listed device of every member of these rosters (minus `except` accounts and this device). */
+  private targetsOf(rosters: readonly GroupRoster[], except: readonly Uint8Array[] = []): SendTarget[] {
+    const k = this.#c.keys();
+    const byAccount = new Map<string, Set<string>>();
+    for (const roster of rosters) {
+      for (const m of roster.members) {
+        if (except.some((e) => equalBytes(e, m.accountKey))) continue;
+        const id = this.accountIdSync(m.accountKey);
+        const set = byAccount.get(id) ?? new Set<string>();
+        for (const d of m.devices) {
+          const hex = toHex(d.deviceId);
+          if (hex !== k.profile.deviceId) set.add(hex);
+        }
+        byAccount.set(id, set);
+      }
+    }
+    return [...byAccount.entries()].filter(([, set]) => set.size > 0).map(([contactId, deviceIds]) => ({ contactId, deviceIds }));
+  }
+
+  private ownOtherDeviceTargets(state: GroupState): SendTarget[] {
+    const k = this.#c.keys();
+    return this.targetsOf([state.roster]).filter((t) => t.contactId === k.profile.accountId);
+  }
+
+  private wrap(payload: GroupPayload, id = this.#c.crypto.randomBytes(CONTENT_ID_BYTES), sentAt = this.#c.now()): Content {
+    return { type: 'group', id, sentAt, payload: encodeGroupPayload(payload) };
+  }
+
+  /** Lock-free. */
+  private async sendPayload(targets: readonly SendTarget[], payload: GroupPayload, commit?: () => void): Promise<void> {
+    const outcome = await this.#c.sendContent(targets, this.wrap(payload), null, commit);
+    if (outcome.unreachable.length > 0) this.#c.log('group.unreachable_members', { count: outcome.unreachable.length, kind: payload.kind });
+  }
+
+  // ---- messages -------------------------------------------------------------------------------
+
+  /** Encrypts once with our sender key (a fresh one after any removal) and seals it to every member device. */
+  async send(group: string, text: string): Promise<GroupMessage> {
+    const k = this.#c.keys();
+    if (text.length === 0) throw new ClientError('BAD_ARGUMENT', 'message is empty');
+    if (utf8.encode(text).length > MAX_TEXT_BYTES) throw new ClientError('MESSAGE_TOO_LONG', `message is longer than ${MAX_TEXT_BYTES} bytes`);
+    const groupId = this.findRow(group).id;
+    return this.#c.serial(async () => {
+      const row = this.#store.getGroup(groupId);
+      if (!row || !row.active) throw new ClientError('UNKNOWN_GROUP', 'you are not a member of this group');
+      const state = decodeGroupState(row.state);
+      const self: GroupDeviceRef = { accountKey: k.accountKey, deviceId: fromHex(k.profile.deviceId) };
+      let own: SenderKeyState | undefined = row.ownKey ? decodeSenderKeyState(row.ownKey) : undefined;
+      let rekeyed = false;
+      try {
+        if (needsRekey(state, self, own)) {
+          own = (await createGroupSenderKey(this.#c.crypto, state, self)).senderKey;
+          rekeyed = true;
+        }
+      } catch (err) {
+        throw asGroupError(err);
+      }
+      const key = own!;
+      const id = this.#c.crypto.randomBytes(CONTENT_ID_BYTES);
+      const sentAt = this.#c.now();
+      const inner = encodeContent({ type: 'text', id, sentAt, text });
+      const distribution = senderKeysGroupProtocol.distributionOf(key);
+      const encrypted = await groupEncrypt(this.#c.crypto, state, self, key, inner);
+      const message: GroupMessageRow = {
+        id: toHex(id),
+        groupId,
+        senderId: k.profile.accountId,
+        direction: 'out',
+        text,
+        sentAt,
+        receivedAt: null,
+        state: 'queued',
+        read: true,
+      };
+      const content = this.wrap({ kind: 'message', groupId: state.roster.groupId, distribution, ciphertext: encrypted.message }, id, sentAt);
+      const outcome = await this.#c.sendContent(this.targetsOf([state.roster]), content, message.id, () => {
+        this.#store.putGroup({ ...row, ownKey: encodeSenderKeyState(encrypted.senderKey) });
+        this.#store.insertMessage(message);
+      });
+      this.#c.log('group.sent', { envelopes: outcome.envelopes, unreachable: outcome.unreachable.length, rekeyed });
+      return this.toMessage(message);
+    });
+  }
+
+  // ---- receiving ------------------------------------------------------------------------------
+
+  /** The receive hook (client.ts): owns content type `group`. */
+  readonly handle = async (input: ExtensionInput): Promise<ExtensionResult | null> => {
+    if (input.content.type !== 'group') return null;
+    let payload: GroupPayload;
+    try {
+      payload = decodeGroupPayload(input.content.payload);
+    } catch (err) {
+      this.#c.log('group.bad_payload', { code: codeOf(err) });
+      return { commit: () => undefined };
+    }
+    // Strangers may be members we have not heard of yet; they cannot hand us contacts or ask to join.
+    if (!input.known && !input.self && (payload.kind === 'cards' || payload.kind === 'join_request')) return { commit: () => undefined };
+    const outcome = await this.process(input.sender, payload, input.now);
+    if (outcome.action === 'apply') return outcome;
+    if (outcome.action === 'drop') {
+      this.#c.log('group.dropped', { kind: payload.kind, reason: outcome.reason });
+      return { commit: () => undefined };
+    }
+    const groupId = this.groupIdOf(payload);
+    if (groupId === null) return { commit: () => undefined };
+    if (this.#store.countHeld(groupId) >= MAX_HELD_PER_GROUP) {
+      this.#c.log('group.held_full');
+      return { commit: () => undefined };
+    }
+    return { commit: () => this.#store.hold({ groupId, sender: encodeDeviceCertificate(input.sender), payload: input.content.type === 'group' ? input.content.payload : new Uint8Array(0), at: input.now }) };
+  };
+
+  private groupIdOf(payload: GroupPayload): string | null {
+    try {
+      switch (payload.kind) {
+        case 'message':
+        case 'join_request':
+          return toHex(payload.groupId);
+        case 'change':
+          return toHex(decodeGroupChange(payload.change).groupId);
+        case 'welcome':
+          return toHex(decodeGroupRoster(payload.roster).groupId);
+        case 'cards':
+          return null;
+      }
+    } catch {
+      return null;
+    }
+  }
+
+  private async process(senderCert: DeviceCertificate, payload: GroupPayload, now: number): Promise<Outcome> {
+    switch (payload.kind) {
+      case 'cards':
+        return this.processCards(payload.cards);
+      case 'welcome':
+        return this.processWelcome(senderCert, payload.roster);
+      case 'change':
+        return this.processChange(payload.change);
+      case 'message':
+        return this.processMessage(senderCert, payload, now);
+      case 'join_request':
+        return this.processJoinRequest(senderCert, payload.groupId, payload.secret);
+    }
+  }
+
+  private processCards(cards: readonly MemberCard[]): Outcome {
+    return {
+      action: 'apply',
+      commit: () => undefined,
+      after: async () => {
+        for (const card of cards) {
+          try {
+            await this.accountId(card.accountKey);
+            await this.#c.ensureContact(card);
+          } catch (err) {
+            this.#c.log('group.bad_card', { code: codeOf(err) });
+          }
+        }
+      },
+    };
+  }
+
+  private async processWelcome(senderCert: DeviceCertificate, rosterBytes: Uint8Array): Promise<Outcome> {
+    const k = this.#c.keys();
+    let state: GroupState;
+    try {
+      state = await groupStateFromRoster(this.#c.crypto, rosterBytes);
+    } catch (err) {
+      return drop(codeOf(err));
+    }
+    if (!findMember(state.roster, k.accountKey)) return drop('not_in_roster');
+    // Only an admin adds members: the roster must come from one (or from our own other device).
+    const author = findMember(state.roster, senderCert.accountKey);
+    if (!equalBytes(senderCert.accountKey, k.accountKey) && author?.admin !== true) return drop('not_from_admin');
+    const id = toHex(state.roster.groupId);
+    const existing = this.#store.getGroup(id);
+    if (existing?.active) {
+      const current = decodeGroupState(existing.state);
+      if (current.roster.epoch >= state.roster.epoch) return drop('behind');
+    }
+    await this.learnRoster(state.roster);
+    const row: GroupRow = { id, state: encodeGroupState(state), ownKey: null, inviteSecret: existing?.inviteSecret ?? null, active: true, createdAt: existing?.createdAt ?? this.#c.now() };
+    return {
+      action: 'apply',
+      commit: () => this.#store.putGroup(row),
+      after: async () => {
+        this.#events.emit('group', { kind: 'joined', group: this.toGroup(row) });
+        await this.retryHeld(id);
+      },
+    };
+  }
+
+  private async processChange(changeBytes: Uint8Array): Promise<Outcome> {
+    const k = this.#c.keys();
+    let change: GroupChange;
+    try {
+      change = decodeGroupChange(changeBytes);
+    } catch (err) {
+      return drop(codeOf(err));
+    }
+    const id = toHex(change.groupId);
+    const row = this.#store.getGroup(id);
+    if (!row) return HOLD;
+    if (!row.active) return drop('inactive');
+    const before = decodeGroupState(row.state);
+    let result: GroupChangeResult;
+    try {
+      result = await applyGroupChange(this.#c.crypto, before, change);
+    } catch (err) {
+      const code = codeOf(err);
+      return code === 'UNKNOWN_PARENT' ? HOLD : drop(code);
+    }
+    await this.learnRoster(result.state.roster);
+    const stillMember = findMember(result.state.roster, k.accountKey) !== undefined;
+    const updated: GroupRow = { ...row, state: encodeGroupState(result.state), active: stillMember, ownKey: stillMember ? row.ownKey : null };
+    const ours = result.orphaned.filter((c) => equalBytes(c.author, k.accountKey));
+    return {
+      action: 'apply',
+      commit: () => {
+        this.#store.putGroup(updated);
+        if (!stillMember) this.#store.deleteSenderKeys(id);
+      },
+      after: async () => {
+        this.#events.emit('group', { kind: stillMember ? 'changed' : 'removed', group: this.toGroup(updated) });
+        // Our change lost a fork: re-sign what is still useful on the winner before sending anything else (§12.4).
+        if (stillMember && k.account) {
+          for (const orphan of ours) {
+            const current = this.#store.getGroup(id)!;
+            const base = decodeGroupState(current.state);
+            try {
+              const rebased = await rebaseGroupChange(this.#c.crypto, base, k.account, orphan);
+              if (rebased) await this.publish(current, base, rebased);
+            } catch (err) {
+              this.#c.log('group.rebase_failed', { code: codeOf(err) });
+            }
+          }
+        }
+        await this.retryHeld(id);
+      },
+    };
+  }
+
+  private async processMessage(senderCert: DeviceCertificate, payload: Extract<GroupPayload, { kind: 'message' }>, now: number): Promise<Outcome> {
+    const k = this.#c.keys();
+    const id = toHex(payload.groupId);
+    const row = this.#store.getGroup(id);
+    if (!row) return HOLD;
+    if (!row.active) return drop('inactive');
+    const state = decodeGroupState(row.state);
+    const sender = await groupDeviceRefOf(this.#c.crypto, senderCert);
+    const senderDeviceId = toHex(sender.deviceId);
+    const distId = groupMessageDistributionId(payload.ciphertext);
+    if (!distId) return drop('bad_message');
+    const distHex = toHex(distId);
+    const stored = this.#store.getSenderKey(id, senderDeviceId, distHex);
+    let key: SenderKeyState | undefined = stored ? decodeSenderKeyState(stored) : undefined;
+    // A member we do not know yet, or a key made after a change we have not seen: wait for that change.
+    const fromTheFuture = (epoch: number) => epoch > state.roster.epoch;
+    if (!key && payload.distribution) {
+      let epoch = -1;
+      try {
+        const d = decodeSenderKeyDistribution(payload.distribution);
+        epoch = d.epoch;
+        if (!equalBytes(d.distributionId, distId)) return drop('distribution_mismatch');
+        key = processSenderKeyDistribution(state, sender, payload.distribution);
+      } catch (err) {
+        const code = codeOf(err);
+        return code === 'NOT_A_MEMBER' && fromTheFuture(epoch) ? HOLD : drop(code);
+      }
+    }
+    if (!key) return drop('no_key');
+    let decrypted: { senderKey: SenderKeyState; plaintext: Uint8Array };
+    try {
+      decrypted = await groupDecrypt(this.#c.crypto, state, sender, key, payload.ciphertext);
+    } catch (err) {
+      const code = codeOf(err);
+      return code === 'NOT_A_MEMBER' && fromTheFuture(key.epoch) ? HOLD : drop(code);
+    }
+    let inner: Content;
+    try {
+      inner = decodeContent(decrypted.plaintext);
+    } catch (err) {
+      return drop(codeOf(err));
+    }
+    if (inner.type !== 'text') return drop('unsupported_inner_type');
+    const senderId = await this.accountId(sender.accountKey);
+    const self = equalBytes(sender.accountKey, k.accountKey);
+    const message: GroupMessageRow = {
+      id: toHex(inner.id),
+      groupId: id,
+      senderId,
+      direction: self ? 'out' : 'in',
+      text: inner.text,
+      sentAt: inner.sentAt,
+      receivedAt: now,
+      // Our own message seen on another of our devices: it was sent.
+      state: self ? 'sent' : 'delivered',
+      read: self,
+    };
+    let inserted = false;
+    return {
+      action: 'apply',
+      commit: () => {
+        this.#store.putSenderKey(id, senderDeviceId, distHex, encodeSenderKeyState(decrypted.senderKey));
+        inserted = this.#store.insertMessage(message);
+      },
+      after: async () => {
+        if (inserted) this.#events.emit('message', this.toMessage(message));
+      },
+    };
+  }
+
+  private async processJoinRequest(senderCert: DeviceCertificate, groupId: Uint8Array, secret: Uint8Array): Promise<Outcome> {
+    const k = this.#c.keys();
+    const id = toHex(groupId);
+    const row = this.#store.getGroup(id);
+    if (!row || !row.active || row.inviteSecret === null || !k.account) return drop('no_invite');
+    if (!equalBytes(fromHex(row.inviteSecret), secret)) return drop('bad_secret');
+    const state = decodeGroupState(row.state);
+    if (findMember(state.roster, senderCert.accountKey)) return drop('already_member');
+    const account = k.account;
+    return {
+      action: 'apply',
+      commit: () => undefined,
+      after: async () => {
+        try {
+          const contactId = await this.accountId(senderCert.accountKey);
+          const current = this.#store.getGroup(id)!;
+          const before = decodeGroupState(current.state);
+          if (findMember(before.roster, senderCert.accountKey)) return;
+          const result = await createGroupChange(this.#c.crypto, before, account, [{ type: 'add-member', admin: false, ...this.memberInit(contactId) }]);
+          await this.publish(current, before, result);
+        } catch (err) {
+          this.#c.log('group.join_failed', { code: codeOf(err) });
+        }
+      },
+    };
+  }
+
+  /** Lock-free. Applies held payloads of a group that can now be used, until none moves. */
+  private async retryHeld(groupId: string): Promise<void> {
+    let progress = true;
+    while (progress) {
+      progress = false;
+      for (const held of this.#store.listHeld(groupId)) {
+        if (this.#c.now() - held.at > HELD_TTL_MS) {
+          this.#c.store.transaction(() => this.#store.deleteHeld(held.seq));
+          continue;
+        }
+        let outcome: Outcome;
+        try {
+          outcome = await this.process(decodeDeviceCertificate(held.sender), decodeGroupPayload(held.payload), held.at);
+        } catch (err) {
+          outcome = drop(codeOf(err));
+        }
+        if (outcome.action === 'hold') continue;
+        const apply = outcome.action === 'apply' ? outcome : null;
+        this.#c.store.transaction(() => {
+          this.#store.deleteHeld(held.seq);
+          apply?.commit();
+        });
+        if (apply?.after) await apply.after();
+        progress = true;
+      }
+    }
+  }
+}

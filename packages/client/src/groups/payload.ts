@@ -1,0 +1,132 @@
+/**
+ * What travels inside content type `group` (content.ts): the client-level wrapper that tells a
+ * group payload from a pairwise one. Sealed sender only knows prekey/whisper messages
+ * (docs/protocol.md §7), so the distinction lives here, inside the pairwise ratchet, and the
+ * relay sees nothing new (docs/protocol.md §12: everything goes over the pairwise sessions).
+ *
+ * Layout: [version u8 = GROUP_PAYLOAD_VERSION][kind u8][body]
+ *   welcome      roster (u32 len)                          — a member joins from the roster its admin sent
+ *   change       change (u32 len)                          — a signed group change (§12.3)
+ *   message      groupId(32) || distribution (u32 len, may be empty) || sender-key message (u32 len)
+ *   cards        count(u16) || card*                       — how to reach members who are not contacts yet
+ *   join_request groupId(32) || secret(16)                 — a holder of a group invite link asks to be added
+ */
+import { GROUP_ID_BYTES, MAX_GROUP_MESSAGE_BYTES, Reader, Writer } from '@pigeon/protocol';
+import { ClientError } from '../errors.js';
+import { MAX_NAME_BYTES, MAX_URL_BYTES } from '../limits.js';
+
+export const GROUP_PAYLOAD_VERSION = 1;
+/** A welcome roster or a change (1,000 members with 10 devices each stay far below). */
+export const MAX_GROUP_STATE_BYTES = 200_000;
+/** A sender key distribution (157 bytes today; room for a later version). */
+export const MAX_DISTRIBUTION_BYTES = 1_024;
+/** Member cards per `cards` payload: bigger groups send several, so every payload stays far below MAX_PLAINTEXT_BYTES. */
+export const MAX_CARDS_PER_PAYLOAD = 200;
+export const GROUP_INVITE_SECRET_BYTES = 16;
+/** Delivery tokens of other clients may use any length the relay accepts. */
+const MAX_TOKEN_BYTES = 64;
+
+const KIND_WELCOME = 1;
+const KIND_CHANGE = 2;
+const KIND_MESSAGE = 3;
+const KIND_CARDS = 4;
+const KIND_JOIN_REQUEST = 5;
+
+/** Enough to reach a member (and accept its messages): what an invite link carries for a contact. */
+export interface MemberCard {
+  readonly accountKey: Uint8Array;
+  readonly name: string;
+  readonly relayUrl: string;
+  readonly deliveryToken: Uint8Array;
+}
+
+export type GroupPayload =
+  | { readonly kind: 'welcome'; readonly roster: Uint8Array }
+  | { readonly kind: 'change'; readonly change: Uint8Array }
+  | { readonly kind: 'message'; readonly groupId: Uint8Array; readonly distribution: Uint8Array | null; readonly ciphertext: Uint8Array }
+  | { readonly kind: 'cards'; readonly cards: readonly MemberCard[] }
+  | { readonly kind: 'join_request'; readonly groupId: Uint8Array; readonly secret: Uint8Array };
+
+export function encodeGroupPayload(p: GroupPayload): Uint8Array {
+  try {
+    const w = new Writer(256).u8(GROUP_PAYLOAD_VERSION);
+    switch (p.kind) {
+      case 'welcome':
+        w.u8(KIND_WELCOME).bytes(p.roster, MAX_GROUP_STATE_BYTES);
+        break;
+      case 'change':
+        w.u8(KIND_CHANGE).bytes(p.change, MAX_GROUP_STATE_BYTES);
+        break;
+      case 'message':
+        w.u8(KIND_MESSAGE)
+          .fixed(p.groupId, GROUP_ID_BYTES)
+          .bytes(p.distribution ?? new Uint8Array(0), MAX_DISTRIBUTION_BYTES)
+          .bytes(p.ciphertext, MAX_GROUP_MESSAGE_BYTES);
+        break;
+      case 'cards':
+        if (p.cards.length > MAX_CARDS_PER_PAYLOAD) throw new ClientError('BAD_ARGUMENT', 'too many member cards in one payload');
+        w.u8(KIND_CARDS).u16(p.cards.length);
+        for (const c of p.cards) {
+          w.fixed(c.accountKey, 32).string(c.name, MAX_NAME_BYTES).string(c.relayUrl, MAX_URL_BYTES).bytes(c.deliveryToken, MAX_TOKEN_BYTES);
+        }
+        break;
+      case 'join_request':
+        w.u8(KIND_JOIN_REQUEST).fixed(p.groupId, GROUP_ID_BYTES).fixed(p.secret, GROUP_INVITE_SECRET_BYTES);
+        break;
+    }
+    return w.finish();
+  } catch (cause) {
+    if (cause instanceof ClientError) throw cause;
+    throw new ClientError('BAD_ARGUMENT', 'group payload does not fit its limits', { cause });
+  }
+}
+
+/** Throws ClientError BAD_ARGUMENT on anything malformed (the receiver drops it). */
+export function decodeGroupPayload(bytes: Uint8Array): GroupPayload {
+  try {
+    const r = new Reader(bytes);
+    const version = r.u8();
+    if (version !== GROUP_PAYLOAD_VERSION) throw new ClientError('BAD_ARGUMENT', `unknown group payload version ${version}`);
+    const kind = r.u8();
+    let p: GroupPayload;
+    switch (kind) {
+      case KIND_WELCOME:
+        p = { kind: 'welcome', roster: r.bytes(MAX_GROUP_STATE_BYTES).slice() };
+        break;
+      case KIND_CHANGE:
+        p = { kind: 'change', change: r.bytes(MAX_GROUP_STATE_BYTES).slice() };
+        break;
+      case KIND_MESSAGE: {
+        const groupId = r.fixed(GROUP_ID_BYTES).slice();
+        const distribution = r.bytes(MAX_DISTRIBUTION_BYTES).slice();
+        p = { kind: 'message', groupId, distribution: distribution.length > 0 ? distribution : null, ciphertext: r.bytes(MAX_GROUP_MESSAGE_BYTES).slice() };
+        break;
+      }
+      case KIND_CARDS: {
+        const count = r.u16();
+        if (count > MAX_CARDS_PER_PAYLOAD) throw new ClientError('BAD_ARGUMENT', 'too many member cards in one payload');
+        const cards: MemberCard[] = [];
+        for (let i = 0; i < count; i++) {
+          cards.push({
+            accountKey: r.fixed(32).slice(),
+            name: r.string(MAX_NAME_BYTES),
+            relayUrl: r.string(MAX_URL_BYTES),
+            deliveryToken: r.bytes(MAX_TOKEN_BYTES).slice(),
+          });
+        }
+        p = { kind: 'cards', cards };
+        break;
+      }
+      case KIND_JOIN_REQUEST:
+        p = { kind: 'join_request', groupId: r.fixed(GROUP_ID_BYTES).slice(), secret: r.fixed(GROUP_INVITE_SECRET_BYTES).slice() };
+        break;
+      default:
+        throw new ClientError('BAD_ARGUMENT', `unknown group payload kind ${kind}`);
+    }
+    r.end();
+    return p;
+  } catch (cause) {
+    if (cause instanceof ClientError) throw cause;
+    throw new ClientError('BAD_ARGUMENT', 'malformed group payload', { cause });
+  }
+}
