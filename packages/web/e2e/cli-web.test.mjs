@@ -1,7 +1,7 @@
 // A CLI user and a browser user talk to each other through one relay.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { cli, createIdentity, inviteLink, launch, messageLocator, newUser, openChat, sendText, startRelay, tempProfile } from './harness.mjs';
+import { cli, createIdentity, inviteLink, launch, messageLocator, newDeviceOf, newUser, openChat, sendText, shot, startRelay, tempProfile } from './harness.mjs';
 
 describe('CLI user and browser user', () => {
   let relay, address, chrome, web, profile;
@@ -38,7 +38,36 @@ describe('CLI user and browser user', () => {
     await web.page.locator('[data-testid=message][data-state=sent], [data-testid=message][data-state=delivered]').filter({ hasText: 'hello from the browser' }).waitFor();
     const inbox = JSON.parse(await cli(profile.dir, ['inbox', '--json']));
     assert.ok(inbox.messages.some((m) => m.text === 'hello from the browser'), JSON.stringify(inbox));
-    // The CLI's receipt turns the browser's message to "delivered".
-    await web.page.locator('[data-testid=message][data-state=delivered]', { hasText: 'hello from the browser' }).waitFor();
+    // `pigeon inbox` marks it read: the CLI's read receipt turns the browser's message to "read".
+    await web.page.locator('[data-testid=message][data-state=read]', { hasText: 'hello from the browser' }).waitFor();
+  });
+
+  it('a new device on the CLI user\'s account: the browser warns and pauses sending until acknowledged', async () => {
+    // The CLI cannot link devices yet: make Carol's second device with the SDK, from her profile.
+    const carolNew = tempProfile();
+    try {
+      const laptop = await newDeviceOf(profile.dir, carolNew.dir);
+      await laptop.send(laptop.findContact('Dana').id, 'hi, this is my new laptop');
+      await laptop.flush();
+      await laptop.close();
+    } finally {
+      carolNew.remove();
+    }
+    await messageLocator(web.page, 'hi, this is my new laptop').waitFor();
+    const banner = web.page.getByTestId('identity-warning');
+    await banner.waitFor();
+    assert.match(await banner.innerText(), /keys of “Carol” changed/);
+    await shot(web.page, 'desktop-key-changed');
+    await sendText(web.page, 'is it really you?');
+    await web.page.getByText('Sending is paused: acknowledge the key change first.').waitFor();
+    assert.equal(await messageLocator(web.page, 'is it really you?').count(), 0);
+    // The same-name warning is a different one and does not appear here.
+    assert.equal(await web.page.getByTestId('key-warning').count(), 0);
+    await banner.getByRole('button', { name: 'Acknowledge and continue' }).click();
+    await banner.waitFor({ state: 'detached' });
+    await sendText(web.page, 'welcome, new laptop');
+    await web.page.locator('[data-testid=message][data-state=sent], [data-testid=message][data-state=delivered], [data-testid=message][data-state=read]').filter({ hasText: 'welcome, new laptop' }).waitFor();
+    const inbox = JSON.parse(await cli(profile.dir, ['inbox', '--json']));
+    assert.ok(inbox.messages.some((m) => m.text === 'welcome, new laptop'), JSON.stringify(inbox));
   });
 });

@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { PigeonClient, openSqliteStore } from '@pigeon/client';
+import { defaultBackend } from '@pigeon/crypto';
+import { createDeviceKeys, decodeAccountKeys, encodeDeviceKeys } from '@pigeon/protocol';
 import { createRelay } from '@pigeon/relay';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -99,4 +102,24 @@ export function tempProfile() {
 export async function qrReady(page) {
   await page.locator('.qr img').first().waitFor();
   await page.waitForFunction(() => [...document.querySelectorAll('.qr img')].every((i) => i.complete && i.naturalWidth > 0));
+}
+
+/**
+ * A second device of a CLI profile's account (new device keys certified by the same account key,
+ * contacts copied). Not registered at the relay: it can send, which is all a key-change test needs.
+ */
+export async function newDeviceOf(home, newHome) {
+  const src = openSqliteStore(join(home, 'pigeon.db'));
+  const identity = src.getIdentity();
+  const contacts = src.listContacts();
+  src.close();
+  const device = await createDeviceKeys(defaultBackend(), decodeAccountKeys(identity.accountKeys), Date.now());
+  mkdirSync(newHome, { recursive: true, mode: 0o700 });
+  const dst = openSqliteStore(join(newHome, 'pigeon.db'));
+  dst.transaction(() => {
+    dst.putIdentity({ ...identity, deviceKeys: encodeDeviceKeys(device) });
+    for (const c of contacts) dst.putContact(c);
+  });
+  dst.close();
+  return PigeonClient.open({ home: newHome, connectTimeoutMs: WAIT_MS });
 }

@@ -47,11 +47,36 @@ describe('web client in Chromium', () => {
     await sendText(alice.page, long);
     await messageLocator(bob.page, 'Hi Bob!').waitFor();
     await messageLocator(bob.page, 'https://example.org/').waitFor();
-    // Bob's message reaches "delivered" once Alice's device sent its receipt.
-    await bob.page.locator('[data-testid=message][data-state=delivered]', { hasText: 'Hello Alice' }).waitFor();
-    await alice.page.locator('[data-testid=message][data-state=delivered]', { hasText: 'Hi Bob!' }).waitFor();
+    // Each side has the chat open, so each message is read there and a read receipt comes back.
+    await bob.page.locator('[data-testid=message][data-state=read]', { hasText: 'Hello Alice' }).waitFor();
+    await alice.page.locator('[data-testid=message][data-state=read]', { hasText: 'Hi Bob!' }).waitFor();
+    assert.equal(await alice.page.getByText(/not supported/).count(), 0);
     await shot(alice.page, 'desktop-chat');
     await shot(bob.page, 'desktop-chat-bob');
+  });
+
+  it('read receipts can be turned off in settings: then the sender sees delivered, not read', async () => {
+    await bob.page.getByRole('button', { name: 'Settings' }).click();
+    const toggle = bob.page.getByLabel('Send read receipts');
+    assert.equal(await toggle.isChecked(), true);
+    assert.equal(await bob.page.getByLabel('Send delivery receipts').isChecked(), true);
+    await toggle.uncheck();
+    await shot(bob.page, 'desktop-settings');
+    await openChat(bob.page, 'Alice');
+    await sendText(alice.page, 'read without telling');
+    await messageLocator(bob.page, 'read without telling').waitFor();
+    // Bob's next message is a barrier: when it arrives, Alice has processed every receipt before it.
+    await alice.page.locator('[data-testid=message][data-state=delivered]', { hasText: 'read without telling' }).waitFor();
+    await sendText(bob.page, 'barrier after reading');
+    await messageLocator(alice.page, 'barrier after reading').waitFor();
+    assert.equal(await alice.page.locator('[data-testid=message]', { hasText: 'read without telling' }).getAttribute('data-state'), 'delivered');
+    // The setting is kept in the profile: still off after a reload; then back on.
+    await bob.page.reload();
+    await bob.page.getByRole('button', { name: 'Settings' }).click();
+    assert.equal(await bob.page.getByLabel('Send read receipts').isChecked(), false);
+    await bob.page.getByLabel('Send read receipts').check();
+    await openChat(bob.page, 'Alice');
+    await openChat(alice.page, 'Bob');
   });
 
   it('shows the same safety number on both sides and marks it verified', async () => {

@@ -9,7 +9,7 @@ import { extractInviteLink, webInviteLink } from '../src/logic/invite-input.js';
 import { decodeWarnings, detectKeyChange, encodeWarnings } from '../src/logic/key-change.js';
 import { parseConfig, relayUrlFor } from '../src/config.js';
 
-const contact = (id: string, name: string, addedAt = 1): Contact => ({ id, name, pigeonId: `p-${id}`, relayUrl: 'ws://r/pigeon', verified: false, addedAt });
+const contact = (id: string, name: string, addedAt = 1): Contact => ({ id, name, pigeonId: `p-${id}`, relayUrl: 'ws://r/pigeon', verified: false, addedAt, keyChanged: false });
 const msg = (id: string, over: Partial<StoredMessage> = {}): StoredMessage => ({
   id, contactId: 'c1', direction: 'in', text: id, sentAt: 1000, receivedAt: 1000, state: 'delivered', read: false, ...over,
 });

@@ -9,13 +9,15 @@
  * (socket.dom.ts) waits for it before putting any frame on the wire, so an ack (or a send of an
  * outbox row) never reaches the relay before the state it depends on is durable.
  */
-import type { ClientStore, ContactDeviceRow, ContactRow, IdentityRow, MessageRow, OutboxRow, PreKeyKind } from '@pigeon/client';
+import type { ClientStore, ContactDeviceRow, ContactRow, IdentityRow, MessageRow, OutboxRow, PreKeyKind, SafetyEventRow } from '@pigeon/client';
 import type { DeliveryState } from '@pigeon/client';
 import { openDatabase, requestResult, ROWS, transactionDone } from './idb.js';
 import { isSealedBlob, openKeyVault } from './key-vault.js';
 import type { KeyVault } from './key-vault.js';
 
-export const TABLES = ['identity', 'prekey', 'session', 'contact', 'device', 'invite', 'message', 'outbox', 'seen', 'state'] as const;
+// 'safety' (key-change events) arrived with the SDK's schema 3; rows live in the same object store,
+// so an older database simply has none (no IndexedDB version bump needed).
+export const TABLES = ['identity', 'prekey', 'session', 'contact', 'device', 'invite', 'message', 'outbox', 'seen', 'state', 'safety'] as const;
 export type Table = (typeof TABLES)[number];
 
 /** Fields holding private key material, sealed at rest ('self': the whole value is a blob). */
@@ -279,6 +281,23 @@ export class IdbClientStore implements ClientStore {
   }
   hasSeen(id: string): boolean {
     return this.#table('seen').has(id);
+  }
+
+  addSafetyEvent(row: SafetyEventRow): void {
+    this.#write('safety', row.id, { ...row });
+  }
+  listSafetyEvents(contactId: string): SafetyEventRow[] {
+    const out: { row: SafetyEventRow; sortKey: number; s: number }[] = [];
+    for (const e of this.#table('safety').values()) {
+      const row = e.v as SafetyEventRow;
+      if (row.contactId === contactId) out.push({ row, sortKey: row.at, s: e.s });
+    }
+    return out.sort((a, b) => a.sortKey - b.sortKey || a.s - b.s).map((x) => x.row);
+  }
+  acknowledgeSafetyEvents(contactId: string): void {
+    this.transaction(() => {
+      for (const row of this.listSafetyEvents(contactId)) if (!row.acknowledged) this.#write('safety', row.id, { ...row, acknowledged: true });
+    });
   }
 
   getState(key: string): string | undefined {

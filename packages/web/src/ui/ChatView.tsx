@@ -15,12 +15,14 @@ export interface ChatProps {
   readonly onSent: (m: StoredMessage) => void;
   readonly onSafety: () => void;
   readonly onDismissWarning: () => void;
+  /** The contact's keys changed (Contact.keyChanged) and the user accepts it. */
+  readonly onAcknowledgeKeyChange: () => void;
   readonly onBack: () => void;
 }
 
 const encoder = new TextEncoder();
 
-export function ChatView({ client, contact, messages, warning, onSent, onSafety, onDismissWarning, onBack }: ChatProps) {
+export function ChatView({ client, contact, messages, warning, onSent, onSafety, onDismissWarning, onAcknowledgeKeyChange, onBack }: ChatProps) {
   const { t, locale } = useI18n();
   const [draft, setDraft] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -48,7 +50,7 @@ export function ChatView({ client, contact, messages, warning, onSent, onSafety,
       setDraft('');
       onSent(m);
     } catch (err) {
-      setError(t('sendFailed', { code: errorCode(err) }));
+      setError(errorCode(err) === 'IDENTITY_CHANGED' ? t('identityChangedSend') : t('sendFailed', { code: errorCode(err) }));
     }
     inputRef.current?.focus();
   };
@@ -67,6 +69,27 @@ export function ChatView({ client, contact, messages, warning, onSent, onSafety,
           {t('safetyNumber')}
         </button>
       </header>
+      {contact.keyChanged && (
+        <div class="warning" role="alert" data-testid="identity-warning">
+          <strong>{t('identityChangedTitle', { name: contact.name })}</strong>
+          <p>{t('identityChangedText', { name: contact.name })}</p>
+          <div class="row">
+            <button type="button" class="secondary" onClick={onSafety}>
+              {t('checkSafety')}
+            </button>
+            <button
+              type="button"
+              class="primary"
+              onClick={() => {
+                setError(null);
+                onAcknowledgeKeyChange();
+              }}
+            >
+              {t('acknowledge')}
+            </button>
+          </div>
+        </div>
+      )}
       {warning && (
         <div class="warning" role="alert" data-testid="key-warning">
           <strong>{t('keyChangeTitle', { name: contact.name })}</strong>
@@ -91,7 +114,6 @@ export function ChatView({ client, contact, messages, warning, onSent, onSafety,
             <MessageBubble m={item.message} key={item.key} />
           ),
         )}
-        {messages.some((m) => m.direction === 'out' && m.state === 'delivered') && <p class="muted small note">{t('readNote')}</p>}
       </div>
       <form
         class="composer"

@@ -106,7 +106,7 @@ export function Main({ client, store, relayUrl, prefs }: { client: PigeonClient;
     if (!openId || !visible || !openMessages) return;
     const ids = openMessages.filter((m) => m.direction === 'in' && !m.read).map((m) => m.id);
     if (ids.length === 0) return;
-    client.markRead(ids);
+    void client.markRead(ids); // queues read receipts (if on) in the background
     dispatch({ type: 'read', contactId: openId, ids });
   }, [openId, openMessages, visible]);
 
@@ -132,6 +132,7 @@ export function Main({ client, store, relayUrl, prefs }: { client: PigeonClient;
         }}
         onSafety={() => navigate({ name: 'safety', contactId: c.id })}
         onDismissWarning={() => dismissWarning(c.id)}
+        onAcknowledgeKeyChange={() => dispatch({ type: 'contact', contact: client.acknowledgeKeyChange(c.id) })}
         onBack={back}
       />
     );
@@ -162,7 +163,7 @@ export function Main({ client, store, relayUrl, prefs }: { client: PigeonClient;
         onBack={back}
       />
     );
-  else if (view.name === 'settings') pane = <SettingsPanel profile={profile} relayUrl={relayUrl} prefs={prefs} onBack={back} />;
+  else if (view.name === 'settings') pane = <SettingsPanel client={client} profile={profile} relayUrl={relayUrl} prefs={prefs} onBack={back} />;
   else pane = <p class="placeholder muted">{t('selectConversation')}</p>;
 
   const paneOpen = view.name !== 'list' || activeContactId(view) !== null;

@@ -8,9 +8,11 @@ const STATE_LABEL: Record<DeliveryState, MessageKey> = {
   queued: 'stateQueued',
   sent: 'stateSent',
   delivered: 'stateDelivered',
+  read: 'stateRead',
   failed: 'stateFailed',
 };
-const STATE_ICON: Record<DeliveryState, string> = { queued: '🕓', sent: '✓', delivered: '✓✓', failed: '!' };
+/** ✓ at the relay, ✓✓ on their device; read is ✓✓ in the accent colour (styles.css .state-read). */
+const STATE_ICON: Record<DeliveryState, string> = { queued: '🕓', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' };
 
 export function MessageBubble({ m }: { m: StoredMessage }) {
   const { t, locale } = useI18n();
