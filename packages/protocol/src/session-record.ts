@@ -9,7 +9,7 @@
  */
 import { toHex } from '@pigeon/crypto';
 import { Reader, Writer } from './codec/index.js';
-import { MAX_PREVIOUS_SESSIONS, MAX_SESSION_STATE_BYTES, SESSION_RECORD_VERSION } from './constants.js';
+import { CERTIFICATE_BYTES, MAX_PREVIOUS_SESSIONS, MAX_SESSION_STATE_BYTES, SESSION_RECORD_VERSION } from './constants.js';
 import { ProtocolError } from './errors.js';
 import { readCertificateField, writeCertificateField } from './identity.js';
 import type { DeviceCertificate } from './identity.js';
@@ -79,7 +79,8 @@ export function sessionRecordRemote(record: SessionRecord): DeviceCertificate {
 export function encodeSessionRecord(record: SessionRecord): Uint8Array {
   const data = recordData(record);
   const active = data.active === null ? null : encodeSessionState(data.active);
-  let size = 256 + (active?.length ?? 0);
+  // Exact size (the certificate field is fixed-size), so the Writer hands its buffer over.
+  let size = 1 + 4 + CERTIFICATE_BYTES + 1 + (active === null ? 0 : 4 + active.length) + 1;
   for (const p of data.previous) size += p.length + 4;
   const w = new Writer(size).u8(SESSION_RECORD_VERSION);
   writeCertificateField(w, data.remote);
@@ -91,14 +92,16 @@ export function encodeSessionRecord(record: SessionRecord): Uint8Array {
 }
 
 export function decodeSessionRecord(bytes: Uint8Array): SessionRecord {
-  const r = new Reader(bytes);
+  // One private copy of the caller's bytes; every state field and previous session is a view
+  // into it (the caller may reuse its buffer, the record's bytes are never written to).
+  const r = new Reader(bytes.slice());
   expectVersion(r.u8(), SESSION_RECORD_VERSION, 'session record');
   const remote = readCertificateField(r);
-  const active = r.bool() ? decodeSessionState(r.bytes(MAX_SESSION_STATE_BYTES)) : null;
+  const active = r.bool() ? decodeSessionState(r.bytesView(MAX_SESSION_STATE_BYTES)) : null;
   const count = r.u8();
   if (count > MAX_PREVIOUS_SESSIONS) throw new ProtocolError('FIELD_TOO_LARGE', 'too many previous sessions');
   const previous: Uint8Array[] = [];
-  for (let i = 0; i < count; i++) previous.push(r.bytes(MAX_SESSION_STATE_BYTES));
+  for (let i = 0; i < count; i++) previous.push(r.bytesView(MAX_SESSION_STATE_BYTES));
   r.end();
   return makeRecord({ remote, active, previous });
 }

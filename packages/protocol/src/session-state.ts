@@ -9,6 +9,7 @@
 import type { KeyPair } from '@pigeon/crypto';
 import { Reader, Writer } from './codec/index.js';
 import {
+  CERTIFICATE_BYTES,
   KEM_CIPHERTEXT_BYTES,
   KEY_BYTES,
   MAX_RATCHET_EXTENSION_BYTES,
@@ -74,10 +75,22 @@ export interface SessionState {
  * || hasPreKeyDigest(u8) [digest(32)] || hasPending(u8) [certificate(u32 len) baseKey... see writePending]
  * The base key sits at offset 1 so a record can match prekey messages against stored sessions without decoding them.
  */
+/** Fixed part of an encoded state: everything up to and including the two presence flags. */
+const STATE_FIXED_BYTES = 1 + KEY_BYTES + 1 + 4 + SESSION_AD_BYTES + 4 * KEY_BYTES + 4 + 4 + 1 + 2 + 1 + 1;
+const CHAIN_BYTES = 2 * KEY_BYTES + 4;
+const SKIPPED_BYTES = 2 * KEY_BYTES + 4 + 8;
+const PENDING_FIXED_BYTES = 4 + CERTIFICATE_BYTES + KEY_BYTES + 4 + 1 + 4 + KEM_CIPHERTEXT_BYTES;
+
+/** Exact encoded size, so the Writer hands its buffer over without a copy. */
+function encodedStateBytes(s: SessionState): number {
+  let size = STATE_FIXED_BYTES + s.ratchetExtension.length + s.receivingChains.length * CHAIN_BYTES + s.skipped.length * SKIPPED_BYTES;
+  if (s.preKeyDigest !== null) size += KEY_BYTES;
+  if (s.pending !== null) size += PENDING_FIXED_BYTES + (s.pending.oneTimePreKeyId === null ? 0 : 4);
+  return size;
+}
+
 export function encodeSessionState(s: SessionState): Uint8Array {
-  const size =
-    128 + 2 * SESSION_AD_BYTES + s.receivingChains.length * 68 + s.skipped.length * 76 + (s.pending ? 1800 : 0) + s.ratchetExtension.length;
-  const w = new Writer(size)
+  const w = new Writer(encodedStateBytes(s))
     .u8(SESSION_STATE_VERSION)
     .fixed(s.baseKey, KEY_BYTES)
     .u8(s.ratchetVersion)
@@ -104,40 +117,45 @@ export function encodeSessionState(s: SessionState): Uint8Array {
   return w.u32(p.kemPreKeyId).fixed(p.kemCiphertext, KEM_CIPHERTEXT_BYTES).finish();
 }
 
+/**
+ * The state's byte fields are views into `bytes` (one allocation per state instead of one per
+ * key): pass bytes that nobody writes to, i.e. bytes owned by a SessionRecord (decodeSessionRecord
+ * decodes from its own copy). States are never written to, so sharing is safe.
+ */
 export function decodeSessionState(bytes: Uint8Array): SessionState {
   const r = new Reader(bytes);
   expectVersion(r.u8(), SESSION_STATE_VERSION, 'session state');
-  const baseKey = r.fixed(KEY_BYTES);
+  const baseKey = r.fixedView(KEY_BYTES);
   const ratchetVersion = r.u8();
   if (ratchetVersion !== RATCHET_CLASSIC) throw new ProtocolError('UNKNOWN_VERSION', `unknown ratchet version ${ratchetVersion}`);
-  const ratchetExtension = r.bytes(MAX_RATCHET_EXTENSION_BYTES);
-  const ad = r.fixed(SESSION_AD_BYTES);
-  const rootKey = r.fixed(KEY_BYTES);
-  const sendingRatchet = protectKeyPair({ secretKey: r.fixed(KEY_BYTES), publicKey: r.fixed(KEY_BYTES) });
-  const sendingChainKey = r.fixed(KEY_BYTES);
+  const ratchetExtension = r.bytesView(MAX_RATCHET_EXTENSION_BYTES);
+  const ad = r.fixedView(SESSION_AD_BYTES);
+  const rootKey = r.fixedView(KEY_BYTES);
+  const sendingRatchet = protectKeyPair({ secretKey: r.fixedView(KEY_BYTES), publicKey: r.fixedView(KEY_BYTES) });
+  const sendingChainKey = r.fixedView(KEY_BYTES);
   const sendingIndex = r.u32();
   const previousCounter = r.u32();
   const chainCount = r.u8();
   if (chainCount > MAX_RECEIVER_CHAINS) throw new ProtocolError('FIELD_TOO_LARGE', 'too many receiving chains');
   const receivingChains: ReceivingChain[] = [];
   for (let i = 0; i < chainCount; i++) {
-    receivingChains.push({ ratchetKey: r.fixed(KEY_BYTES), chainKey: r.fixed(KEY_BYTES), index: r.u32() });
+    receivingChains.push({ ratchetKey: r.fixedView(KEY_BYTES), chainKey: r.fixedView(KEY_BYTES), index: r.u32() });
   }
   const skippedCount = r.u16();
   if (skippedCount > MAX_SKIPPED_KEYS) throw new ProtocolError('FIELD_TOO_LARGE', 'too many skipped keys');
   const skipped: SkippedKey[] = [];
   for (let i = 0; i < skippedCount; i++) {
-    skipped.push({ ratchetKey: r.fixed(KEY_BYTES), index: r.u32(), messageKey: r.fixed(KEY_BYTES), createdAt: r.u64() });
+    skipped.push({ ratchetKey: r.fixedView(KEY_BYTES), index: r.u32(), messageKey: r.fixedView(KEY_BYTES), createdAt: r.u64() });
   }
-  const preKeyDigest = r.bool() ? r.fixed(KEY_BYTES) : null;
+  const preKeyDigest = r.bool() ? r.fixedView(KEY_BYTES) : null;
   let pending: PreKeyHeader | null = null;
   if (r.bool()) {
     const certificate = readCertificateField(r);
-    const pendingBaseKey = r.fixed(KEY_BYTES);
+    const pendingBaseKey = r.fixedView(KEY_BYTES);
     const signedPreKeyId = r.u32();
     const oneTimePreKeyId = r.bool() ? r.u32() : null;
     const kemPreKeyId = r.u32();
-    const kemCiphertext = r.fixed(KEM_CIPHERTEXT_BYTES);
+    const kemCiphertext = r.fixedView(KEM_CIPHERTEXT_BYTES);
     pending = { certificate, baseKey: pendingBaseKey, signedPreKeyId, oneTimePreKeyId, kemPreKeyId, kemCiphertext };
   }
   r.end();

@@ -5,7 +5,10 @@ import { ProtocolError } from '../errors.js';
  * Bounds-checked big-endian reader, the mirror of Writer. Every read that would pass
  * the end throws TRUNCATED; every length prefix above its declared maximum throws
  * FIELD_TOO_LARGE before anything is allocated; `end()` refuses trailing bytes.
- * Returned byte fields are copies, so callers may keep them after the input is reused.
+ * Byte fields from fixed()/bytes() are copies, so callers may keep them after the input is
+ * reused. fixedView()/bytesView() return views instead (no allocation per field) and are only
+ * for decoders that own their input (they made a private copy, or the bytes belong to a value
+ * that is never written to) or that drop the field before returning.
  */
 export class Reader {
   private offset = 0;
@@ -66,10 +69,27 @@ export class Reader {
     return out;
   }
 
+  /** Like fixed(), but a view into the input: see the class comment for when that is safe. */
+  fixedView(length: number): Uint8Array {
+    this.need(length);
+    const out = this.input.subarray(this.offset, this.offset + length);
+    this.offset += length;
+    return out;
+  }
+
   bytes(maxLength: number): Uint8Array {
+    return this.fixed(this.lengthPrefix(maxLength));
+  }
+
+  /** Like bytes(), but a view into the input: see the class comment for when that is safe. */
+  bytesView(maxLength: number): Uint8Array {
+    return this.fixedView(this.lengthPrefix(maxLength));
+  }
+
+  private lengthPrefix(maxLength: number): number {
     const length = this.u32();
     if (length > maxLength) throw new ProtocolError('FIELD_TOO_LARGE', `field of ${length} bytes exceeds ${maxLength}`);
-    return this.fixed(length);
+    return length;
   }
 
   string(maxBytes: number): string {

@@ -96,8 +96,14 @@ export class Writer {
     return this.bytes(utf8.encode(text), maxBytes);
   }
 
-  /** A copy of the written bytes (the writer may be reused or dropped). */
+  /**
+   * The written bytes, owned by the caller (the writer may be reused or dropped). When the
+   * buffer is exactly full it is handed over without a copy: any later write must grow the
+   * writer into a new buffer first, so the returned bytes are never written again.
+   * Encoders that know their exact size pass it as the initial capacity to get this.
+   */
   finish(): Uint8Array {
+    if (this.length === this.buffer.length) return this.buffer;
     return this.buffer.slice(0, this.length);
   }
 }
