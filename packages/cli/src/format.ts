@@ -1,4 +1,5 @@
 import type { Contact, StoredMessage } from '@pigeon/client';
+import { lifeSuffix, replyPrefix, shownText } from './life-format.js';
 
 export function time(ms: number): string {
   const d = new Date(ms);
@@ -21,8 +22,10 @@ export function safeText(text: string): string {
 }
 
 export function messageLine(m: StoredMessage, contactName: string): string {
-  if (m.direction === 'in') return `[${time(m.sentAt)}] ${safeText(contactName)}: ${safeText(m.text)}`;
-  return `[${time(m.sentAt)}] you -> ${safeText(contactName)}: ${safeText(m.text)} (${STATE_MARK[m.state]})`;
+  // Replies, edits, deletions, reactions, timers (life-format.ts): plain messages read as before.
+  const text = replyPrefix(m) + safeText(shownText(m));
+  if (m.direction === 'in') return `[${time(m.sentAt)}] ${safeText(contactName)}: ${text}${lifeSuffix(m)}`;
+  return `[${time(m.sentAt)}] you -> ${safeText(contactName)}: ${text} (${STATE_MARK[m.state]})${lifeSuffix(m)}`;
 }
 
 export function messageJson(m: StoredMessage, contact: Contact | undefined): Record<string, unknown> {

@@ -20,9 +20,12 @@ import { downloadCommand } from './commands/download.js';
 import { verifyCommand } from './commands/verify.js';
 import { whoamiCommand } from './commands/whoami.js';
 import { groupCommand } from './commands/group.js';
+import { linkCommand } from './commands/link.js';
+import { devicesCommand } from './commands/devices.js';
 import { bridgeCommand } from './commands/bridge.js';
 import { doctorCommand } from './commands/doctor.js';
 import { statusCommand } from './commands/status.js';
+import { MESSAGE_LIFE_COMMANDS } from './commands/message-life.js';
 import { EXIT_OK, EXIT_USAGE, UsageError, describeError } from './errors.js';
 import { Output, processIo } from './io.js';
 import type { Io } from './io.js';
@@ -38,10 +41,13 @@ export const COMMANDS: readonly Command[] = [
   sendCommand,
   sendFileCommand,
   downloadCommand,
+  ...MESSAGE_LIFE_COMMANDS,
   chatCommand,
   inboxCommand,
   listenCommand,
   groupCommand,
+  linkCommand,
+  devicesCommand,
   settingsCommand,
   relayCommand,
   bridgeCommand,

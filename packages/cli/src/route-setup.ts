@@ -30,10 +30,12 @@ export async function openRoutedClient(home: string, connectTimeoutMs: number | 
   const routed = profileHasRoutes(home);
   let racer: RouteRacer | undefined;
   // The factory is read when a connection is made, after open(): the racer needs the store.
-  // With no routes configured the racer has one route, direct, and the SDK keeps its own
-  // keepalive tuning: behaviour is that of the plain socket. Routes added while running (an
-  // accepted invite carrying bridges) are used by the next connection.
-  const factory: SocketFactory = (url, handlers) => (racer?.factory ?? nodeSocketFactory)(url, handlers);
+  // With no routes configured each connection uses the plain socket and the SDK keeps its own
+  // keepalive tuning: nothing changes. Routes added while running (an accepted invite carrying
+  // bridges) are raced from the next connection on.
+  let book: RouteBook | undefined;
+  const factory: SocketFactory = (url, handlers) =>
+    (racer !== undefined && book !== undefined && book.routes().length > 0 ? racer.factory : nodeSocketFactory)(url, handlers);
   const client = await PigeonClient.open({
     home,
     connectTimeoutMs,
@@ -41,8 +43,9 @@ export async function openRoutedClient(home: string, connectTimeoutMs: number | 
     socketFactory: factory,
     ...(routed ? { connection: RACER_CONNECTION_TUNING } : {}),
   });
+  book = new RouteBook(client.transportState());
   racer = new RouteRacer({
-    book: new RouteBook(client.transportState()),
+    book,
     ...(logger !== undefined ? { onAttempt: (e) => logger('route.attempt', { route: e.route, outcome: e.outcome }) } : {}),
   });
   racers.set(client, racer);

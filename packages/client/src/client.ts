@@ -12,7 +12,7 @@
  * - Sends and bundle fetches use an anonymous connection (sealed sender); the authenticated
  *   connection only receives.
  */
-import { RelayError } from '@pigeon/api';
+import { MAX_ACK_IDS, RelayError } from '@pigeon/api';
 import type { ChallengeFrame, RelayFrame } from '@pigeon/api';
 import { equalBytes, fromHex, toHex, utf8 } from '@pigeon/crypto';
 import type { CryptoBackend } from '@pigeon/crypto';
@@ -57,7 +57,11 @@ import { describeAttachment, infoOf, loadReference, storeReference } from './att
 import type { AttachmentInfo, AttachmentReference } from './attachments/reference.js';
 import type { Content } from './content.js';
 import { Emitter } from './emitter.js';
+import { DeviceManager } from './devices/manager.js';
+import { linkedAccountKey } from './devices/payload.js';
 import { GroupManager } from './groups/manager.js';
+import { MessageLife } from './message-life/manager.js';
+import type { BlockResult, BlockedContact, MessageRequest, MessageUpdate, TypingEvent } from './message-life/types.js';
 import { MemoryGroupStore } from './groups/store.js';
 import type { GroupStore } from './groups/store.js';
 import type { ClientInternals, ContactCard, ExtensionHandler, ExtensionResult, SendOutcome, SendTarget } from './internals.js';
@@ -122,7 +126,9 @@ interface ClientEvents extends Record<string, unknown> {
 }
 
 interface Keys {
+  /** On a linked device only the public key is real: the account secret stays on the first device (hasAccountSecret). */
   readonly account: AccountKeys;
+  readonly hasAccountSecret: boolean;
   readonly device: DeviceKeys;
   readonly identity: IdentityRow;
   readonly profile: Profile;
@@ -192,6 +198,13 @@ export class PigeonClient {
   readonly #extensions: ExtensionHandler[] = [];
   /** Groups (docs/protocol.md §12): create, change, send, receive; events on groups.on(...). */
   readonly groups: GroupManager;
+  /** Message life (docs/message-life.md): replies, reactions, edits, deletes, timers, typing, blocks, requests. */
+  readonly life: MessageLife;
+  /** Relay ids of committed deliveries waiting to be acked (sent in batches on the next tick). */
+  #pendingAcks: Uint8Array[] = [];
+  #ackTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Linked devices (docs/protocol.md §13): link, list, remove; signed device lists of contacts. */
+  readonly devices: DeviceManager;
 
   constructor(deps: ClientDeps) {
     this.#store = deps.store;
@@ -201,12 +214,70 @@ export class PigeonClient {
     this.#log = deps.logger ?? (() => undefined);
     this.#tuning = deps.connection ?? {};
     this.#connectTimeoutMs = deps.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.devices = new DeviceManager(this.internals(), {
+      authRequest: async (frame) => {
+        if (!this.#auth) await this.connect();
+        await this.#auth!.waitConnected(this.#connectTimeoutMs);
+        return this.#auth!.request(frame);
+      },
+      anonRequest: async (url, frame) => {
+        const conn = this.anon(url);
+        await conn.waitConnected(this.#connectTimeoutMs);
+        return conn.request(frame);
+      },
+      adoptIdentity: async (identity, write) => {
+        this.open();
+        if (this.#keys) throw new ClientError('ALREADY_INITIALIZED', 'this profile already has an identity');
+        this.#store.transaction(() => {
+          this.#store.putIdentity(identity);
+          write();
+        });
+        await this.load();
+        return this.#keys!.profile;
+      },
+      socketFactory: this.#socketFactory,
+      tuning: this.#tuning,
+      connectTimeoutMs: this.#connectTimeoutMs,
+      onOwnDevicesChanged: () => this.groups.syncOwnDevices(),
+      isInitialized: () => this.#keys !== null,
+      emitMessage: (row) => this.#events.emit('message', toStored(row), this.listenerError),
+    });
+    this.#extensions.push(this.devices.handle);
+    // Contacts added on this device become contacts of our other devices too (they receive from them).
+    this.#events.on('contact', (c) => this.devices.shareContact(c.id));
     this.groups = new GroupManager(this.internals(), deps.groupStore ?? new MemoryGroupStore(), {
       createInvite: async () => (await this.createInvite()).link,
       acceptInvite: (link) => this.acceptInvite(link),
       flush: () => this.flush(),
     });
     this.#extensions.push(this.groups.handle);
+    this.life = new MessageLife({
+      internals: this.internals(),
+      emitMessage: (m) => this.#events.emit('message', m, this.listenerError),
+      contactAdded: async (row) => {
+        await this.rememberPigeonId(row.id);
+        this.#events.emit('contact', this.contactOf(row), this.listenerError);
+      },
+      setDeliveryTokens: async (add, remove) => {
+        if (!this.#auth || this.#auth.state() !== 'connected') throw new ClientError('RELAY_UNREACHABLE', 'not connected');
+        expectOk(await this.#auth.request({ type: 'set_delivery_tokens', add, remove }), 'set_delivery_tokens');
+      },
+      ownToken: () => this.keys().identity.deliveryToken,
+      setOwnToken: (token) => {
+        const k = this.keys();
+        const identity = { ...k.identity, deliveryToken: token };
+        this.#store.putIdentity(identity);
+        this.#keys = { ...k, identity };
+      },
+      deliveryReceiptsOn: () => this.storedReceiptSettings().deliveryReceipts,
+      keyChangePending: (contactId) => this.keyChangePending(contactId),
+      ownSyncTargets: async () => {
+        if (!this.devices.hasOtherOwnDevices()) return [];
+        const own = this.keys().profile.accountId;
+        return [{ contactId: own, deviceIds: await this.devices.listedIds(own) }];
+      },
+    });
+    this.#extensions.push(this.life.handle);
   }
 
   /** Builds a client over an already opened store (platform entries wrap this). */
@@ -220,14 +291,17 @@ export class PigeonClient {
   protected async load(): Promise<void> {
     const identity = this.#store.getIdentity();
     if (!identity) return;
-    const account = decodeAccountKeys(identity.accountKeys);
+    // A linked device stores only the account's public key (devices/payload.ts); its empty secret never signs.
+    const linked = linkedAccountKey(identity.accountKeys);
+    const account: AccountKeys = linked ? { signing: { publicKey: linked, secretKey: new Uint8Array(0) } } : decodeAccountKeys(identity.accountKeys);
     const device = decodeDeviceKeys(identity.deviceKeys);
-    this.#keys = await this.makeKeys(account, device, identity);
+    this.#keys = await this.makeKeys(account, device, identity, linked === null);
     for (const c of this.#store.listContacts()) await this.rememberPigeonId(c.id);
     await this.groups.load();
+    this.life.start();
   }
 
-  private async makeKeys(account: AccountKeys, device: DeviceKeys, identity: IdentityRow): Promise<Keys> {
+  private async makeKeys(account: AccountKeys, device: DeviceKeys, identity: IdentityRow, hasAccountSecret = true): Promise<Keys> {
     const accountId = await accountIdOf(this.#crypto, account.signing.publicKey);
     const deviceId = await deviceIdOf(this.#crypto, device.signing.publicKey);
     const profile: Profile = {
@@ -237,7 +311,7 @@ export class PigeonClient {
       accountId: toHex(accountId),
       deviceId: toHex(deviceId),
     };
-    return { account, device, identity, profile };
+    return { account, hasAccountSecret, device, identity, profile };
   }
 
   private async rememberPigeonId(contactId: string): Promise<void> {
@@ -278,6 +352,8 @@ export class PigeonClient {
    * verified mark. Must run inside a store transaction, BEFORE the device row is stored.
    */
   private noteDevice(contactId: string, deviceId: string, certificate: DeviceCertificate): SafetyEventRow | null {
+    // A device the contact's account-signed list names is vouched for by the account key itself (docs/protocol.md §13.1).
+    if (this.devices.heldList(contactId) !== null && this.devices.isListed(contactId, certificate)) return null;
     const known = this.#store.listContactDevices(contactId);
     if (known.length === 0) return null;
     const same = known.find((d) => d.deviceId === deviceId);
@@ -420,7 +496,7 @@ export class PigeonClient {
     const contactId = toHex(await accountIdOf(this.#crypto, invite.accountKey));
     return this.#serial.run(async () => {
       this.open();
-      const bundles = await this.fetchBundles(invite.relayUrl, fromHex(contactId), invite.deliveryToken);
+      const bundles = await this.fetchBundles(invite.relayUrl, fromHex(contactId), invite.deliveryToken, invite.accountKey);
       const existing = this.#store.getContact(contactId);
       const row: ContactRow = {
         id: contactId,
@@ -615,7 +691,12 @@ export class PigeonClient {
       this.refuseIfKeyChanged(contact.id);
       const id = this.#crypto.randomBytes(CONTENT_ID_BYTES);
       const sentAt = this.#now();
-      const sealed = await this.sealForContact(contact, { type: 'text', id, sentAt, text }, toHex(id));
+      // With a disappearing timer on, the text carries it (message-life/manager.ts).
+      const { content, commit: commitLife } = this.life.outgoingText(contact.id, id, sentAt, text);
+      this.life.noteSent(contact.id);
+      const sealed = await this.sealForContact(contact, content, toHex(id));
+      // Our other devices see what we sent (sent-message sync, devices/payload.ts).
+      const synced = await this.sealOwnSync(contact.id, content);
       // Fetching bundles while sealing may just have revealed a new device: nothing is committed then.
       this.refuseIfKeyChanged(contact.id);
       const message: MessageRow = {
@@ -630,11 +711,15 @@ export class PigeonClient {
       };
       this.#store.transaction(() => {
         this.#store.insertMessage(message);
+        commitLife();
         this.commitSealed(contact.id, sealed);
+        if (synced) this.commitSealed(this.keys().profile.accountId, synced);
       });
+      // A timed text is `life` content, which sent-message sync does not carry: the life module does.
+      await this.life.syncOwn(contact.id, content);
       this.#events.emit('outbox', this.#store.countOutbox());
       this.pumpOutbox();
-      return toStored(message);
+      return this.life.decorate(message);
     });
   }
 
@@ -643,12 +728,13 @@ export class PigeonClient {
     if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 0)) {
       throw new ClientError('BAD_ARGUMENT', 'limit must be a non-negative integer');
     }
-    return this.#store.listMessages(contactId, options.limit).map(toStored);
+    return this.#store.listMessages(contactId, options.limit).map((m) => this.life.decorate(m));
   }
 
   unread(): StoredMessage[] {
     this.keys();
-    return this.#store.listUnread().map(toStored);
+    // Messages held in a request (no contact yet) are not in the normal list.
+    return this.#store.listUnread().filter((m) => this.#store.getContact(m.contactId) !== undefined).map((m) => this.life.decorate(m));
   }
 
   /**
@@ -667,13 +753,72 @@ export class PigeonClient {
       list.push(fromHex(m.id));
       byContact.set(m.contactId, list);
     }
-    this.#store.markRead(messageIds);
+    this.#store.transaction(() => {
+      this.#store.markRead(messageIds);
+      // Incoming disappearing messages start their timer when read (docs/message-life.md).
+      this.life.startTimers(messageIds);
+    });
     if (byContact.size === 0 || !this.receiptSettings().readReceipts) return Promise.resolve();
     return this.#serial.run(async () => {
       for (const [contactId, ids] of byContact) {
         for (let i = 0; i < ids.length; i += MAX_RECEIPT_IDS) await this.queueReceipt(contactId, ids.slice(i, i + MAX_RECEIPT_IDS), 'read');
       }
     });
+  }
+
+  // ---- message life (docs/message-life.md; the work is in message-life/manager.ts) --------------
+
+  /** Sends `text` as a reply quoting `messageId` (a message of the chat). */
+  reply(messageId: string, text: string): Promise<StoredMessage> {
+    return this.life.reply(messageId, text);
+  }
+  /** Sets our reaction on a message (null removes it). */
+  react(messageId: string, emoji: string | null): Promise<StoredMessage> {
+    return this.life.react(messageId, emoji);
+  }
+  /** Changes the text of one of our messages on every device of the chat. */
+  edit(messageId: string, text: string): Promise<StoredMessage> {
+    return this.life.edit(messageId, text);
+  }
+  /** Replaces one of our messages (sent within DELETE_WINDOW_MS) with a tombstone on every device. */
+  deleteForEveryone(messageId: string): Promise<StoredMessage> {
+    return this.life.deleteForEveryone(messageId);
+  }
+  /** The chat's disappearing-messages timer in ms (0 = off), set for both sides. */
+  setDisappearingTimer(contactId: string, timerMs: number): Promise<number> {
+    return this.life.setTimer(contactId, timerMs);
+  }
+  disappearingTimer(contactId: string): number {
+    this.keys();
+    return this.life.timer(contactId);
+  }
+  /** Typing indicator to a contact (rate-limited; false when nothing was sent). */
+  sendTyping(contactId: string, typing: boolean): Promise<boolean> {
+    return this.life.typing(contactId, typing);
+  }
+  /** Drops the account's mail and rotates our delivery token away from it. */
+  block(contactId: string): Promise<BlockResult> {
+    return this.life.block(contactId);
+  }
+  unblock(contactId: string): Promise<void> {
+    return this.life.unblock(contactId);
+  }
+  /** Records a local report (no server-side moderation exists) and blocks. */
+  report(contactId: string, note?: string): Promise<BlockResult> {
+    return this.life.report(contactId, note);
+  }
+  blockedContacts(): BlockedContact[] {
+    return this.life.blocked();
+  }
+  /** Message requests: mail from unknown senders, held apart. */
+  requests(): MessageRequest[] {
+    return this.life.requests();
+  }
+  async acceptRequest(id: string, options: { name?: string } = {}): Promise<Contact> {
+    return this.contactOf(await this.life.acceptRequest(id, options));
+  }
+  rejectRequest(id: string, options: { block?: boolean } = {}): Promise<void> {
+    return this.life.rejectRequest(id, options);
   }
 
   outboxSize(): number {
@@ -758,7 +903,10 @@ export class PigeonClient {
         onPush: (frame) => this.onPush(frame),
         onState: (state) => {
           this.#events.emit('connection', state);
-          if (state === 'connected') void this.topUpPreKeys();
+          if (state === 'connected') {
+            void this.topUpPreKeys();
+            void this.life.resumeRotation().catch((err: unknown) => this.#log('life.rotation_failed', { code: errorCode(err) }));
+          }
         },
       });
       this.#auth.start();
@@ -823,7 +971,11 @@ export class PigeonClient {
   on(event: 'contact', fn: (c: Contact) => void): () => void;
   on(event: 'connection', fn: (s: ConnectionState) => void): () => void;
   on(event: 'safety', fn: (e: SafetyEvent) => void): () => void;
-  on(event: 'message' | 'status' | 'contact' | 'connection' | 'safety', fn: (value: never) => void): () => void {
+  on(event: 'update', fn: (u: MessageUpdate) => void): () => void;
+  on(event: 'typing', fn: (t: TypingEvent) => void): () => void;
+  on(event: 'request', fn: (r: MessageRequest) => void): () => void;
+  on(event: 'message' | 'status' | 'contact' | 'connection' | 'safety' | 'update' | 'typing' | 'request', fn: (value: never) => void): () => void {
+    if (event === 'update' || event === 'typing' || event === 'request') return this.life.on(event, fn as (value: unknown) => void);
     return this.#events.on(event, fn as (value: unknown) => void);
   }
 
@@ -831,6 +983,8 @@ export class PigeonClient {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    if (this.#ackTimer) clearTimeout(this.#ackTimer);
+    this.life.close();
     this.#auth?.stop();
     for (const c of this.#anon.values()) c.stop();
     this.#events.emit('outbox', 0);
@@ -878,16 +1032,30 @@ export class PigeonClient {
     return conn;
   }
 
-  private async fetchBundles(url: string, accountId: Uint8Array, deliveryToken: Uint8Array): Promise<readonly Uint8Array[]> {
+  /**
+   * Bundles of the account's listed devices (fetch_device_bundles): the signed list in the reply is
+   * offered to the devices manager (accepted only if it verifies under `accountKey` and is newer),
+   * and bundles of devices the held list does not name are dropped (docs/protocol.md §13.1).
+   */
+  private async fetchBundles(url: string, accountId: Uint8Array, deliveryToken: Uint8Array, accountKey: Uint8Array): Promise<readonly Uint8Array[]> {
     const conn = this.anon(url);
+    let reply: RelayFrame;
     try {
       await conn.waitConnected(this.#connectTimeoutMs);
-      const reply = await conn.request({ type: 'fetch_bundles', accountId, deliveryToken });
-      if (reply.type !== 'bundles') throw new ClientError('RELAY_REJECTED', `unexpected ${reply.type} reply to fetch_bundles`);
-      return reply.bundles;
+      reply = await conn.request({ type: 'fetch_device_bundles', accountId, deliveryToken });
+      if (reply.type !== 'device_bundles') throw new ClientError('RELAY_REJECTED', `unexpected ${reply.type} reply to fetch_device_bundles`);
     } catch (err) {
       throw asClientError(err, 'the key bundle request');
     }
+    const id = toHex(accountId);
+    await this.devices.offerList(id, accountKey, reply.deviceList);
+    return reply.bundles.filter((bytes) => {
+      try {
+        return this.devices.isListed(id, decodePreKeyBundle(bytes).certificate);
+      } catch {
+        return false;
+      }
+    });
   }
 
   /** Keeps enough one-time prekeys at the relay; private halves are stored before the upload. */
@@ -961,6 +1129,13 @@ export class PigeonClient {
   /** Seals content for every device of the contact that has an active session (fetching bundles if none has). Runs in #serial. */
   private async sealForContact(contact: ContactRow, content: Content, messageId: string | null): Promise<SealedFor> {
     const plaintext = encodeContent(content);
+    // With a signed device list held for the contact: exactly its devices (sessions started for new ones).
+    const listed = await this.devices.listedIds(contact.id);
+    if (listed) {
+      const sealed = await this.sealForDevices(contact, plaintext, messageId, listed);
+      if (sealed.rows.length === 0) throw new ClientError('RELAY_REJECTED', 'no device of this contact can be reached');
+      return sealed;
+    }
     const attempt = async (): Promise<SealedFor> => {
       const sealed: SealedFor = { rows: [], sessions: [] };
       for (const d of this.#store.listContactDevices(contact.id)) {
@@ -985,7 +1160,7 @@ export class PigeonClient {
   private async establishSessions(contact: ContactRow, only?: ReadonlySet<string>): Promise<void> {
     const k = this.keys();
     const self = contact.id === k.profile.accountId;
-    const bundles = await this.fetchBundles(contact.relayUrl, fromHex(contact.id), contact.deliveryToken);
+    const bundles = await this.fetchBundles(contact.relayUrl, fromHex(contact.id), contact.deliveryToken, contact.accountKey);
     const changes: SafetyEventRow[] = [];
     for (const bytes of bundles) {
       try {
@@ -1022,8 +1197,9 @@ export class PigeonClient {
       }),
       keys: () => {
         const k = this.keys();
-        return { account: k.account, accountKey: k.account.signing.publicKey, device: k.device, profile: k.profile };
+        return { account: k.hasAccountSecret ? k.account : null, accountKey: k.account.signing.publicKey, device: k.device, profile: k.profile };
       },
+      isListed: (accountId, certificate) => this.devices.isListed(accountId, certificate),
       sendContent: (targets, content, messageId, commit) => this.sendContent(targets, content, messageId, commit),
       ensureContact: (card) => this.ensureContact(card),
       ownCard: () => {
@@ -1046,6 +1222,19 @@ export class PigeonClient {
       verified: true,
       addedAt: k.identity.createdAt,
     };
+  }
+
+  /** Sent-message sync: `content` sealed to our other listed devices, or null when we have none. Runs in #serial. */
+  private async sealOwnSync(contactId: string, content: Content): Promise<SealedFor | null> {
+    if (!this.devices.hasOtherOwnDevices()) return null;
+    const self = this.selfContact();
+    try {
+      const plaintext = encodeContent(this.devices.syncContent(contactId, content));
+      return await this.sealForDevices(self, plaintext, null, await this.devices.listedIds(self.id));
+    } catch (err) {
+      this.#log('sync.failed', { code: errorCode(err) });
+      return null;
+    }
   }
 
   /** Lock-free (runs in #serial): see ClientInternals.sendContent. */
@@ -1092,10 +1281,13 @@ export class PigeonClient {
     const attempt = async (): Promise<void> => {
       for (const d of this.#store.listContactDevices(contact.id)) {
         if (d.deviceId === own || (only && !only.has(d.deviceId)) || sealed.sessions.some((s) => s.deviceId === d.deviceId)) continue;
+        const certificate = decodeDeviceCertificate(d.certificate);
+        // A device the account's signed list does not name (revoked) gets nothing.
+        if (!this.devices.isListed(contact.id, certificate)) continue;
         const stored = this.#store.getSession(d.deviceId);
         const record = stored ? decodeSessionRecord(stored) : undefined;
         if (!record || !hasActiveSession(record)) continue;
-        const out = await this.sealToDevice(contact, d.deviceId, decodeDeviceCertificate(d.certificate), record, plaintext, messageId);
+        const out = await this.sealToDevice(contact, d.deviceId, certificate, record, plaintext, messageId);
         sealed.rows.push(out.row);
         sealed.sessions.push({ deviceId: d.deviceId, record: out.record });
       }
@@ -1231,12 +1423,31 @@ export class PigeonClient {
     },
   };
 
-  private async ack(relayMessageId: Uint8Array): Promise<void> {
-    try {
-      expectOk(await this.#auth!.request({ type: 'ack', messageIds: [relayMessageId] }), 'ack');
-    } catch (err) {
-      // The relay will deliver it again; the seen-id check makes that harmless.
-      this.#log('inbox.ack_failed', { code: errorCode(err) });
+  /**
+   * Queues an ack; called only after the delivery's state is committed, so nothing waits for the
+   * relay's answer (a round trip per message made a large backlog take minutes on a slow route).
+   * Acks go out on the next tick in frames of up to MAX_ACK_IDS.
+   */
+  private ack(relayMessageId: Uint8Array): void {
+    this.#pendingAcks.push(relayMessageId);
+    if (this.#ackTimer || this.#closed) return;
+    this.#ackTimer = setTimeout(() => {
+      this.#ackTimer = null;
+      this.flushAcks();
+    }, 0);
+  }
+
+  private flushAcks(): void {
+    const conn = this.#auth;
+    while (this.#pendingAcks.length > 0 && conn && !this.#closed) {
+      const messageIds = this.#pendingAcks.splice(0, MAX_ACK_IDS);
+      conn.request({ type: 'ack', messageIds }).then(
+        (reply) => expectOk(reply, 'ack'),
+        (err: unknown) => {
+          // The relay will deliver them again; the seen-id check makes that harmless.
+          this.#log('inbox.ack_failed', { code: errorCode(err), count: messageIds.length });
+        },
+      ).catch((err: unknown) => this.#log('inbox.ack_failed', { code: errorCode(err), count: messageIds.length }));
     }
   }
 
@@ -1256,6 +1467,16 @@ export class PigeonClient {
     const contactId = toHex(await accountIdOf(this.#crypto, sender.accountKey));
     const deviceId = toHex(await deviceIdOf(this.#crypto, sender.deviceSigningKey));
     const contact = this.#store.getContact(contactId);
+    // A device its account's signed list no longer names (revoked) is not heard.
+    if (!this.devices.isListed(contactId, sender)) {
+      this.#log('inbox.unlisted_device_dropped');
+      return this.ack(relayMessageId);
+    }
+    // Blocked (docs/message-life.md): acked, not stored, no receipts.
+    if (this.life.isBlocked(contactId)) {
+      this.#log('inbox.blocked_dropped');
+      return this.ack(relayMessageId);
+    }
     const stored = this.#store.getSession(deviceId);
     let result: Awaited<ReturnType<typeof sessionDecrypt>>;
     try {
@@ -1287,17 +1508,19 @@ export class PigeonClient {
     }
 
     let newContact: ContactRow | null = null;
+    let hold = false;
     if (!contact && !ext) {
-      // Strangers get exactly one thing through: an introduction carrying one of our invite secrets.
-      if (content?.type !== 'introduction') {
-        this.#log('inbox.unknown_sender_dropped');
+      // Strangers become contacts through an introduction carrying one of our invite secrets;
+      // their other texts and introductions are held apart as a message request (docs/message-life.md).
+      const createdAt = content?.type === 'introduction' ? this.#store.getInvite(toHex(content.inviteSecret)) : undefined;
+      const invited = content?.type === 'introduction' && createdAt !== undefined && now - createdAt <= INVITE_TTL_MS;
+      if (!invited && !(content && this.life.holdable(content))) {
+        this.#log(content?.type === 'introduction' ? 'inbox.bad_invite_secret' : 'inbox.unknown_sender_dropped');
         return this.ack(relayMessageId);
       }
-      const createdAt = this.#store.getInvite(toHex(content.inviteSecret));
-      if (createdAt === undefined || now - createdAt > INVITE_TTL_MS) {
-        this.#log('inbox.bad_invite_secret');
-        return this.ack(relayMessageId);
-      }
+      hold = !invited;
+    }
+    if (!contact && !ext && !hold && content?.type === 'introduction') {
       let name: string;
       let relayUrl: string;
       try {
@@ -1313,6 +1536,7 @@ export class PigeonClient {
     let newMessage: MessageRow | null = null;
     const changed: MessageRow[] = [];
     let keyChange: SafetyEventRow | null = null;
+    let requestHeld: (() => void) | null = null;
     // Reciprocal read receipts: with ours off, theirs count as delivery receipts (types.ts).
     const showRead = this.storedReceiptSettings().readReceipts;
     this.#store.transaction(() => {
@@ -1327,6 +1551,10 @@ export class PigeonClient {
       if (result.consumed.kemOneTimePreKeyId !== null) this.#store.deletePreKey('kem', result.consumed.kemOneTimePreKeyId);
       if (!content || !this.#store.markSeen(toHex(content.id), now)) {
         ext = null;
+        return;
+      }
+      if (hold) {
+        requestHeld = this.life.holdRequest({ senderId: contactId, accountKey: sender.accountKey, content, now });
         return;
       }
       if (ext) {
@@ -1351,7 +1579,7 @@ export class PigeonClient {
         }
       }
     });
-    await this.ack(relayMessageId);
+    this.ack(relayMessageId);
     const extension = ext as ExtensionResult | null;
     if (extension?.after) {
       try {
@@ -1361,6 +1589,7 @@ export class PigeonClient {
       }
     }
 
+    (requestHeld as (() => void) | null)?.();
     if (newContact) {
       await this.rememberPigeonId(contactId);
       this.#log('invite.used');

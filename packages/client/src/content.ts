@@ -25,6 +25,8 @@ const TYPE_ATTACHMENT = 5;
 /** Groups (groups/payload.ts) and linked devices (devices/payload.ts) carry their own versioned payloads. */
 const TYPE_GROUP = 6;
 const TYPE_DEVICE = 7;
+/** Message life (message-life/payload.ts): replies, reactions, edits, deletes, timers, typing, token changes. */
+const TYPE_LIFE = 8;
 /** A group or device payload (a welcome roster for 1,000 members stays far below). */
 export const MAX_FEATURE_PAYLOAD_BYTES = 240_000;
 /** Tokens from other clients may use any length the relay accepts. */
@@ -71,7 +73,12 @@ export interface DeviceContent extends ContentBase {
   readonly type: 'device';
   readonly payload: Uint8Array;
 }
-export type Content = TextContent | ReceiptContent | ReadReceiptContent | IntroductionContent | AttachmentContent | GroupContent | DeviceContent;
+/** Message life: decoded by message-life/payload.ts. */
+export interface LifeContent extends ContentBase {
+  readonly type: 'life';
+  readonly payload: Uint8Array;
+}
+export type Content = TextContent | ReceiptContent | ReadReceiptContent | IntroductionContent | AttachmentContent | GroupContent | DeviceContent | LifeContent;
 
 export function encodeContent(content: Content): Uint8Array {
   try {
@@ -93,6 +100,9 @@ export function encodeContent(content: Content): Uint8Array {
       case 'group':
       case 'device':
         head(content.type === 'group' ? TYPE_GROUP : TYPE_DEVICE).bytes(content.payload, MAX_FEATURE_PAYLOAD_BYTES);
+        break;
+      case 'life':
+        head(TYPE_LIFE).bytes(content.payload, MAX_FEATURE_PAYLOAD_BYTES);
         break;
       case 'introduction':
         head(TYPE_INTRODUCTION)
@@ -138,6 +148,9 @@ export function decodeContent(bytes: Uint8Array): Content {
       case TYPE_GROUP:
       case TYPE_DEVICE:
         content = { type: type === TYPE_GROUP ? 'group' : 'device', id, sentAt, payload: r.bytes(MAX_FEATURE_PAYLOAD_BYTES).slice() };
+        break;
+      case TYPE_LIFE:
+        content = { type: 'life', id, sentAt, payload: r.bytes(MAX_FEATURE_PAYLOAD_BYTES).slice() };
         break;
       case TYPE_INTRODUCTION:
         content = {

@@ -51,6 +51,8 @@ export interface ClientInternals {
   ensureContact(card: ContactCard): Promise<boolean>;
   /** Our card, as others need it to reach us. */
   ownCard(): ContactCard;
+  /** The device may be sent to / heard from: the account's held signed list names it (or none is held). */
+  isListed(accountId: string, certificate: DeviceCertificate): boolean;
   /** Outbox envelopes still waiting for the relay (for one content id). */
   countOutbox(messageId: string): number;
 }

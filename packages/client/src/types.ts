@@ -44,6 +44,18 @@ export interface StoredMessage {
   /** Meaningful for outgoing messages; incoming ones are 'delivered'. */
   readonly state: DeliveryState;
   readonly read: boolean;
+  // Message life (docs/message-life.md): present only when set.
+  /** The message this one replies to, and the start of its text. */
+  readonly replyTo?: string;
+  readonly quote?: string;
+  /** The author edited the text. */
+  readonly edited?: boolean;
+  /** Deleted for everyone: a tombstone (text is ''). */
+  readonly deleted?: boolean;
+  /** The disappearing timer it carries, and when it goes (null until read, for incoming). */
+  readonly timerMs?: number;
+  readonly expiresAt?: number | null;
+  readonly reactions?: readonly { readonly senderId: string; readonly emoji: string }[];
 }
 
 export interface SafetyNumber {

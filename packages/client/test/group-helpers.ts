@@ -11,9 +11,9 @@ export interface Person {
   readonly id: string;
 }
 
-export async function makePerson(root: string, relayUrl: string, name: string): Promise<Person> {
+export async function makePerson(root: string, relayUrl: string, name: string, logger?: (event: string) => void): Promise<Person> {
   const home = join(root, `${name}-${Math.random().toString(16).slice(2)}`);
-  const client = await openClient(home);
+  const client = await openClient(home, logger ? { logger } : {});
   const profile = await client.init({ relayUrl, displayName: name });
   await client.connect();
   return { name, client, home, id: profile.accountId };

@@ -130,6 +130,10 @@ describe('groups between clients', () => {
     await alice.client.groups.remove(groupId, [carol.id]);
     await removed;
     assert.equal(carol.client.groups.find(groupId).active, false);
+    // Bob must have applied the removal too before he sends (else his message uses the old sender
+    // key and Alice drops it as STALE_SENDER_KEY): events now fire right after the commit, not one
+    // ack round trip later, so this is no longer hidden by timing.
+    await waitUntil(() => !bob.client.groups.find(groupId).members.some((m) => m.id === carol.id), 'bob applied the removal');
     await bob.client.groups.send(groupId, 'after carol left');
     await alice.client.groups.send(groupId, 'alice after carol left');
     await waitUntil(() => texts(alice, groupId).includes('after carol left') && texts(bob, groupId).includes('alice after carol left'), 'the rest talk');

@@ -121,7 +121,8 @@ describe('read receipts', () => {
     assert.deepEqual(statesAtAlice, ['sent', 'delivered']);
 
     // Reciprocity: Bob still receives Alice's read receipt but shows it as 'delivered' only.
-    const backAtBob = nextEvent<StoredMessage>((fn) => bob2.on('status', fn), (x) => x.state === 'delivered');
+    // Match the reply itself: the first barrier's delivery receipt may still be on its way.
+    const backAtBob = nextEvent<StoredMessage>((fn) => bob2.on('status', fn), (x) => x.state === 'delivered' && x.text === 'reply');
     const inAlice = nextEvent<StoredMessage>((fn) => alice.on('message', fn), (x) => x.text === 'reply');
     const reply = await bob2.send(aliceId, 'reply');
     await alice.markRead([(await inAlice).id]);

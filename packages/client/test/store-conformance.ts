@@ -214,5 +214,85 @@ export function storeConformance(name: string, factory: () => ClientStore): void
       );
       assert.equal(s.getState('inner'), undefined);
     }));
+    // ---- message life (schema 5; store/message-life-types.ts) ----------------------------------
+
+    it('keeps message extras and finds expired messages soonest first', withStore((s) => {
+      s.transaction(() => {
+        s.insertMessage(message('m1'));
+        s.insertMessage(message('m2'));
+        s.insertMessage(message('m3'));
+        s.putMessageMeta({ id: 'm1', contactId: 'c1', replyTo: 'm0', quote: 'q', edited: false, deleted: false, timerMs: 1000, expiresAt: 300 });
+        s.putMessageMeta({ id: 'm2', contactId: 'c1', replyTo: null, quote: null, edited: false, deleted: false, timerMs: 1000, expiresAt: 200 });
+        s.putMessageMeta({ id: 'm3', contactId: 'c1', replyTo: null, quote: null, edited: false, deleted: false, timerMs: 1000, expiresAt: null });
+      });
+      assert.deepEqual(s.getMessageMeta('m1'), { id: 'm1', contactId: 'c1', replyTo: 'm0', quote: 'q', edited: false, deleted: false, timerMs: 1000, expiresAt: 300 });
+      assert.equal(s.nextExpiry(), 200);
+      assert.deepEqual(s.listExpired(250, 10).map((m) => m.id), ['m2']);
+      assert.deepEqual(s.listExpired(1000, 10).map((m) => m.id), ['m2', 'm1']);
+      assert.deepEqual(s.listExpired(1000, 1).map((m) => m.id), ['m2'], 'limit');
+      s.transaction(() => s.putMessageMeta({ ...s.getMessageMeta('m1')!, edited: true }));
+      assert.equal(s.getMessageMeta('m1')?.edited, true);
+      s.transaction(() => s.setMessageText('m1', 'new text'));
+      assert.equal(s.getMessage('m1')?.text, 'new text');
+    }));
+
+    it('deletes a message with its extras and reactions', withStore((s) => {
+      s.transaction(() => {
+        s.insertMessage(message('m1'));
+        s.putMessageMeta({ id: 'm1', contactId: 'c1', replyTo: null, quote: null, edited: false, deleted: false, timerMs: 5, expiresAt: 9 });
+        s.putReaction({ messageId: 'm1', senderId: 'a', emoji: '👍', at: 1 });
+      });
+      s.transaction(() => s.deleteMessage('m1'));
+      assert.equal(s.getMessage('m1'), undefined);
+      assert.equal(s.getMessageMeta('m1'), undefined);
+      assert.deepEqual(s.listReactions('m1'), []);
+      assert.equal(s.nextExpiry(), undefined);
+      s.transaction(() => s.deleteMessage('absent'));
+    }));
+
+    it('keeps one reaction per sender, replaced and removed', withStore((s) => {
+      s.transaction(() => {
+        s.putReaction({ messageId: 'm1', senderId: 'a', emoji: '👍', at: 1 });
+        s.putReaction({ messageId: 'm1', senderId: 'b', emoji: '❤️', at: 2 });
+        s.putReaction({ messageId: 'm1', senderId: 'a', emoji: '😂', at: 3 });
+      });
+      assert.deepEqual(s.listReactions('m1').map((r) => [r.senderId, r.emoji]).sort(), [['a', '😂'], ['b', '❤️']]);
+      s.transaction(() => s.deleteReaction('m1', 'a'));
+      assert.deepEqual(s.listReactions('m1').map((r) => r.senderId), ['b']);
+    }));
+
+    it('keeps blocks and requests', withStore((s) => {
+      s.transaction(() => {
+        s.putBlock({ contactId: 'x1', at: 1, reported: false, note: '' });
+        s.putBlock({ contactId: 'x2', at: 2, reported: true, note: 'spam' });
+        s.putRequest({ id: 'r1', accountKey: b(1), name: '', relayUrl: null, deliveryToken: null, firstAt: 1, lastAt: 1 });
+        s.putRequest({ id: 'r2', accountKey: b(2), name: 'Eve', relayUrl: 'ws://r/p', deliveryToken: b(3, 4), firstAt: 2, lastAt: 5 });
+      });
+      assert.deepEqual(s.listBlocks().map((x) => x.contactId), ['x1', 'x2']);
+      assert.deepEqual(s.getBlock('x2'), { contactId: 'x2', at: 2, reported: true, note: 'spam' });
+      s.transaction(() => s.deleteBlock('x1'));
+      assert.equal(s.getBlock('x1'), undefined);
+      assert.deepEqual(s.listRequests().map((r) => r.id), ['r2', 'r1'], 'newest activity first');
+      assert.deepEqual(s.getRequest('r2')?.deliveryToken, b(3, 4));
+      assert.equal(s.getRequest('r1')?.deliveryToken, null);
+      assert.equal(s.getRequest('r1')?.relayUrl, null);
+      s.transaction(() => s.deleteRequest('r2'));
+      assert.equal(s.getRequest('r2'), undefined);
+    }));
+
+    it('deletes state keys and rolls message-life writes back with the transaction', withStore((s) => {
+      s.transaction(() => s.setState('attachment.m1', 'x'));
+      s.transaction(() => s.deleteState('attachment.m1'));
+      assert.equal(s.getState('attachment.m1'), undefined);
+      assert.throws(() =>
+        s.transaction(() => {
+          s.putBlock({ contactId: 'x', at: 1, reported: false, note: '' });
+          s.putReaction({ messageId: 'm', senderId: 'a', emoji: '👍', at: 1 });
+          throw new Error('boom');
+        }),
+      );
+      assert.equal(s.getBlock('x'), undefined);
+      assert.deepEqual(s.listReactions('m'), []);
+    }));
   });
 }

@@ -21,12 +21,11 @@ const DEFAULT_BRIDGE_PORT = 8443;
 export const bridgeCommand: Command = {
   name: 'bridge',
   summary: 'run a bridge to a relay, or add/list/remove bridges you use',
-  help: `Usage:
-  pigeon bridge --relay URL [--port N] [--host ADDR] [--public-host NAME] [--data DIR]
-                [--tls-cert FILE --tls-key FILE] [--sni NAME] [--front NAME] [--no-qr]
-  pigeon bridge add <link> [--proxy URL]
-  pigeon bridge list
-  pigeon bridge remove <text>
+  help: `Usage: pigeon bridge --relay URL [--port N] [--host ADDR] [--public-host NAME] [--data DIR]
+                     [--tls-cert FILE --tls-key FILE] [--sni NAME] [--front NAME] [--no-qr]
+       pigeon bridge add <link> [--proxy URL]
+       pigeon bridge list
+       pigeon bridge remove <text>
 
 Running a bridge: forwards to the relay at URL (ws:// or wss://). To everyone without its link it
 is an ordinary website, even to replayed or altered handshakes. Prints a pigeon://bridge/ link and

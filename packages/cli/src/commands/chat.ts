@@ -7,6 +7,7 @@ import { describeError } from '../errors.js';
 import { keyChangeWarning, messageLine, safeText } from '../format.js';
 import { openInitialized } from '../profile.js';
 import { groupChat } from './group-chat.js';
+import { attachChatLife } from './chat-life.js';
 import { UsageError } from '../errors.js';
 import { describeConnection, hasRoutes } from '../route-setup.js';
 
@@ -27,13 +28,18 @@ Messages shown here are marked read, which sends read receipts unless you turned
 them off (pigeon settings). Works offline: messages queue and go out when the relay
 is reachable. /quit or Ctrl-D leaves.
 
+Shows replies (↪ "quote"), edits, deletions, reactions and "… is typing"; tells the
+contact while you type. Message ids for reply/react/edit/delete: --ids.
+
 Options:
+  --ids            show the first characters of each message id
   --group GROUP    talk in a group (its name or id) instead
   --timeout SECS   how long to wait for the first connection before warning (default 10)`,
-  options: { timeout: { type: 'string' }, group: { type: 'string' } },
+  options: { timeout: { type: 'string' }, group: { type: 'string' }, ids: { type: 'boolean' } },
   positionals: [0, 1],
   async run(ctx) {
     const { io, out, home, values, positionals, interrupted } = ctx;
+    const withIds = values['ids'] === true;
     if (typeof values.group === 'string') return groupChat(ctx, values.group);
     if (positionals.length < 1) throw new UsageError('missing argument', 'chat');
     const wait = timeoutMs(values);
@@ -41,9 +47,10 @@ Options:
     try {
       const contact = client.findContact(positionals[0]!);
       const name = contact.name;
+      const show = (m: StoredMessage) => (withIds ? `${m.id.slice(0, 8)} ` : '') + messageLine(m, name);
       const history = client.messages(contact.id, { limit: CHAT_HISTORY });
       out.line(`Chat with ${safeText(name)} (${contact.pigeonId}${contact.verified ? ', verified' : ''}). /quit to leave.`);
-      for (const m of history) out.line(messageLine(m, name));
+      for (const m of history) out.line(show(m));
       if (contact.keyChanged) out.note(`pigeon: WARNING: ${keyChangeWarning(contact)}`);
       // Receipts for what we read are queued asynchronously; the exit flush waits for them.
       let reading = client.markRead(history.filter((m) => m.direction === 'in' && !m.read).map((m) => m.id));
@@ -51,7 +58,7 @@ Options:
       client.on('message', (m: StoredMessage) => {
         if (m.contactId === contact.id) {
           out.data({ event: 'message', ...m, contactName: name });
-          out.line(messageLine(m, name));
+          out.line(show(m));
           reading = reading.then(() => client.markRead([m.id]));
         } else {
           out.data({ event: 'message', ...m });
@@ -69,6 +76,7 @@ Options:
         out.data({ event: 'key_changed', ...e });
         out.note(`pigeon: WARNING: ${keyChangeWarning(contact)}`);
       });
+      const life = attachChatLife(client, contact, out, io.stdin);
       client.on('connection', (state) => {
         out.data({ event: 'connection', state });
         // With bridges configured the header names the route ("connected via bridge ..."), and
@@ -96,15 +104,17 @@ Options:
         }
         pending = pending.then(async () => {
           try {
+            life.sent();
             const m = await client.send(contact.id, text);
             out.data({ event: 'sent', ...m });
-            out.line(messageLine(m, name));
+            out.line(show(m));
           } catch (err) {
             out.note(`pigeon: ${isClientError(err, 'IDENTITY_CHANGED') ? keyChangeWarning(contact) : describeError(err).message}`);
           }
         });
       });
       await done;
+      life.stop();
       await pending;
       await reading;
       try {

@@ -36,11 +36,14 @@ Options:
       const unread = client.unread();
       const groupUnread = client.groups.unread();
       const groupNames = new Map(client.groups.list().map((g) => [g.id, g.name]));
+      const requests = client.requests();
       out.data({
         messages: unread.map((m) => messageJson(m, contacts.get(m.contactId))),
         newContacts,
         groupMessages: groupUnread.map((m) => ({ ...m, groupName: groupNames.get(m.groupId) ?? null })),
         keyChanges: keyChanges.map((e) => ({ ...e, contactName: contacts.get(e.contactId)?.name ?? null })),
+        // Mail from unknown senders is held apart (pigeon requests), never mixed into messages.
+        requests: requests,
       });
       for (const id of new Set(keyChanges.map((e) => e.contactId))) {
         const c = contacts.get(id);
@@ -50,6 +53,7 @@ Options:
       if (unread.length === 0 && groupUnread.length === 0) out.line('No new messages.');
       for (const m of unread) out.line(messageLine(m, contacts.get(m.contactId)?.name ?? 'unknown'));
       for (const m of groupUnread) out.line(groupMessageLine(m, groupNames.get(m.groupId) ?? 'group'));
+      if (requests.length > 0) out.line(`${requests.length} message request(s) from people who are not your contacts: pigeon requests`);
       client.groups.markRead(groupUnread.map((m) => m.id));
       await client.markRead(unread.map((m) => m.id));
       await client.flush(RECEIPT_FLUSH_MS).catch(() => undefined);

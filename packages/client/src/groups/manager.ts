@@ -338,15 +338,23 @@ export class GroupManager {
   private memberInit(contactId: string): { accountKey: Uint8Array; devices: Uint8Array[] } {
     const row = this.#c.store.getContact(contactId);
     if (!row) throw new ClientError('UNKNOWN_CONTACT', 'no such contact');
-    const devices = this.#c.store.listContactDevices(contactId).map((d) => fromHex(d.deviceId)).slice(0, MAX_GROUP_MEMBER_DEVICES);
+    const devices = this.#c.store
+      .listContactDevices(contactId)
+      .filter((d) => this.#c.isListed(contactId, decodeDeviceCertificate(d.certificate)))
+      .map((d) => fromHex(d.deviceId))
+      .slice(0, MAX_GROUP_MEMBER_DEVICES);
     if (devices.length === 0) throw new ClientError('BAD_ARGUMENT', `no device of ${row.name} is known yet (exchange a message first)`);
     return { accountKey: row.accountKey, devices };
   }
 
-  /** Our device ids as the roster lists them: this device and our other listed devices. */
+  /** Our device ids as the roster lists them: this device and our other devices our signed list names. */
   private ownDeviceIds(): Uint8Array[] {
     const k = this.#c.keys();
-    const others = this.#c.store.listContactDevices(k.profile.accountId).map((d) => d.deviceId).filter((d) => d !== k.profile.deviceId);
+    const others = this.#c.store
+      .listContactDevices(k.profile.accountId)
+      .filter((d) => d.deviceId !== k.profile.deviceId && this.#c.isListed(k.profile.accountId, decodeDeviceCertificate(d.certificate)))
+      .map((d) => d.deviceId)
+      .sort();
     return [k.profile.deviceId, ...others].slice(0, MAX_GROUP_MEMBER_DEVICES).map(fromHex);
   }
 
@@ -391,8 +399,41 @@ export class GroupManager {
       if (!stillMember) this.#store.deleteSenderKeys(row.id);
     });
     if (added.length > 0) await this.welcome(next, added);
+    // Our own newly linked devices join from the roster too (their messages need no other key).
+    const ownNew = result.effects.addedDevices.filter((d) => equalBytes(d.accountKey, k.accountKey) && toHex(d.deviceId) !== k.profile.deviceId);
+    if (stillMember && ownNew.length > 0) {
+      await this.sendPayload([{ contactId: k.profile.accountId, deviceIds: new Set(ownNew.map((d) => toHex(d.deviceId))) }], { kind: 'welcome', roster: encodeGroupRoster(next.roster) });
+    }
     const group = this.toGroup(updated);
     this.#events.emit('group', { kind: stillMember ? 'changed' : 'removed', group });
+  }
+
+  /**
+   * After our account's devices changed (a device linked or revoked): the account-key device
+   * re-signs our device set in every group (set-devices, §12.3); a dropped device forces a rekey.
+   */
+  async syncOwnDevices(): Promise<void> {
+    const k = this.#c.keys();
+    if (!k.account) return;
+    const account = k.account;
+    const wanted = this.ownDeviceIds();
+    const wantedHex = wanted.map(toHex).sort().join(',');
+    for (const g of this.#store.listGroups()) {
+      if (!g.active) continue;
+      await this.#c.serial(async () => {
+        const row = this.#store.getGroup(g.id);
+        if (!row?.active) return;
+        const before = decodeGroupState(row.state);
+        const me = findMember(before.roster, k.accountKey);
+        if (!me || me.devices.map((d) => toHex(d.deviceId)).sort().join(',') === wantedHex) return;
+        try {
+          const result = await createGroupChange(this.#c.crypto, before, account, [{ type: 'set-devices', accountKey: k.accountKey, devices: wanted }]);
+          await this.publish(row, before, result);
+        } catch (err) {
+          this.#c.log('group.set_devices_failed', { code: codeOf(err) });
+        }
+      });
+    }
   }
 
   /** Lock-free. Sends newcomers the cards of every member and the roster to join from. */

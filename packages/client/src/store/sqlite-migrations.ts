@@ -153,6 +153,47 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX group_held_by_group ON group_held (group_id, seq);
     `,
   },
+  {
+    // Message life (docs/message-life.md; store/message-life-types.ts): per-message extras
+    // (reply, edited, deleted tombstone, disappearing timer + expiry), reactions, blocked
+    // senders, and message requests from unknown senders (their messages stay in `messages`).
+    version: 5,
+    sql: `
+      CREATE TABLE message_meta (
+        id TEXT PRIMARY KEY,
+        contact_id TEXT NOT NULL,
+        reply_to TEXT,
+        quote TEXT,
+        edited INTEGER NOT NULL DEFAULT 0,
+        deleted INTEGER NOT NULL DEFAULT 0,
+        timer_ms INTEGER NOT NULL DEFAULT 0,
+        expires_at INTEGER
+      );
+      CREATE INDEX message_meta_expiry ON message_meta (expires_at) WHERE expires_at IS NOT NULL;
+      CREATE TABLE reactions (
+        message_id TEXT NOT NULL,
+        sender_id TEXT NOT NULL,
+        emoji TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (message_id, sender_id)
+      );
+      CREATE TABLE blocks (
+        contact_id TEXT PRIMARY KEY,
+        at INTEGER NOT NULL,
+        reported INTEGER NOT NULL DEFAULT 0,
+        note TEXT NOT NULL DEFAULT ''
+      );
+      CREATE TABLE requests (
+        id TEXT PRIMARY KEY,
+        account_key BLOB NOT NULL,
+        name TEXT NOT NULL,
+        relay_url TEXT,
+        delivery_token BLOB,
+        first_at INTEGER NOT NULL,
+        last_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

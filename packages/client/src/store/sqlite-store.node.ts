@@ -17,6 +17,7 @@ import type {
   PreKeyKind,
   SafetyEventRow,
 } from './types.js';
+import type { BlockRow, MessageMetaRow, ReactionRow, RequestRow } from './message-life-types.js';
 
 type Row = Record<string, unknown>;
 
@@ -295,6 +296,109 @@ export class SqliteClientStore implements ClientStore {
   }
   setState(key: string, value: string): void {
     this.run('INSERT OR REPLACE INTO relay_state (key, value) VALUES (?, ?)', key, value);
+  }
+
+  // ---- message life (migration 5; message-life-types.ts) ----------------------------------------
+
+  private meta(r: Row): MessageMetaRow {
+    return {
+      id: r.id as string,
+      contactId: r.contact_id as string,
+      replyTo: (r.reply_to as string | null) ?? null,
+      quote: (r.quote as string | null) ?? null,
+      edited: r.edited === 1,
+      deleted: r.deleted === 1,
+      timerMs: r.timer_ms as number,
+      expiresAt: (r.expires_at as number | null) ?? null,
+    };
+  }
+  getMessageMeta(id: string): MessageMetaRow | undefined {
+    const r = this.get('SELECT * FROM message_meta WHERE id = ?', id);
+    return r ? this.meta(r) : undefined;
+  }
+  putMessageMeta(row: MessageMetaRow): void {
+    this.run(
+      `INSERT OR REPLACE INTO message_meta (id, contact_id, reply_to, quote, edited, deleted, timer_ms, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      row.id, row.contactId, row.replyTo, row.quote, row.edited ? 1 : 0, row.deleted ? 1 : 0, row.timerMs, row.expiresAt,
+    );
+  }
+  listExpired(now: number, limit: number): MessageMetaRow[] {
+    return this.all('SELECT * FROM message_meta WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at, rowid LIMIT ?', now, limit).map((r) => this.meta(r));
+  }
+  nextExpiry(): number | undefined {
+    const r = this.get('SELECT MIN(expires_at) AS t FROM message_meta WHERE expires_at IS NOT NULL');
+    return (r?.t as number | null | undefined) ?? undefined;
+  }
+  setMessageText(id: string, text: string): void {
+    this.run('UPDATE messages SET text = ? WHERE id = ?', text, id);
+  }
+  deleteMessage(id: string): void {
+    this.transaction(() => {
+      this.run('DELETE FROM messages WHERE id = ?', id);
+      this.run('DELETE FROM message_meta WHERE id = ?', id);
+      this.run('DELETE FROM reactions WHERE message_id = ?', id);
+    });
+  }
+  putReaction(row: ReactionRow): void {
+    this.run('INSERT OR REPLACE INTO reactions (message_id, sender_id, emoji, at) VALUES (?, ?, ?, ?)', row.messageId, row.senderId, row.emoji, row.at);
+  }
+  deleteReaction(messageId: string, senderId: string): void {
+    this.run('DELETE FROM reactions WHERE message_id = ? AND sender_id = ?', messageId, senderId);
+  }
+  listReactions(messageId: string): ReactionRow[] {
+    return this.all('SELECT * FROM reactions WHERE message_id = ? ORDER BY at, rowid', messageId).map((r) => ({
+      messageId: r.message_id as string,
+      senderId: r.sender_id as string,
+      emoji: r.emoji as string,
+      at: r.at as number,
+    }));
+  }
+  private block(r: Row): BlockRow {
+    return { contactId: r.contact_id as string, at: r.at as number, reported: r.reported === 1, note: r.note as string };
+  }
+  putBlock(row: BlockRow): void {
+    this.run('INSERT OR REPLACE INTO blocks (contact_id, at, reported, note) VALUES (?, ?, ?, ?)', row.contactId, row.at, row.reported ? 1 : 0, row.note);
+  }
+  getBlock(contactId: string): BlockRow | undefined {
+    const r = this.get('SELECT * FROM blocks WHERE contact_id = ?', contactId);
+    return r ? this.block(r) : undefined;
+  }
+  deleteBlock(contactId: string): void {
+    this.run('DELETE FROM blocks WHERE contact_id = ?', contactId);
+  }
+  listBlocks(): BlockRow[] {
+    return this.all('SELECT * FROM blocks ORDER BY at, rowid').map((r) => this.block(r));
+  }
+  private request(r: Row): RequestRow {
+    return {
+      id: r.id as string,
+      accountKey: bytes(r.account_key),
+      name: r.name as string,
+      relayUrl: (r.relay_url as string | null) ?? null,
+      deliveryToken: r.delivery_token === null ? null : bytes(r.delivery_token),
+      firstAt: r.first_at as number,
+      lastAt: r.last_at as number,
+    };
+  }
+  putRequest(row: RequestRow): void {
+    this.run(
+      `INSERT OR REPLACE INTO requests (id, account_key, name, relay_url, delivery_token, first_at, last_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      row.id, buf(row.accountKey), row.name, row.relayUrl, row.deliveryToken ? buf(row.deliveryToken) : null, row.firstAt, row.lastAt,
+    );
+  }
+  getRequest(id: string): RequestRow | undefined {
+    const r = this.get('SELECT * FROM requests WHERE id = ?', id);
+    return r ? this.request(r) : undefined;
+  }
+  deleteRequest(id: string): void {
+    this.run('DELETE FROM requests WHERE id = ?', id);
+  }
+  listRequests(): RequestRow[] {
+    return this.all('SELECT * FROM requests ORDER BY last_at DESC, rowid DESC').map((r) => this.request(r));
+  }
+  deleteState(key: string): void {
+    this.run('DELETE FROM relay_state WHERE key = ?', key);
   }
 
   close(): void {

@@ -11,6 +11,9 @@
  * (identity, prekeys, sessions) are opaque encoded blobs produced by @pigeon/protocol.
  */
 import type { DeliveryState } from '../types.js';
+import type { MessageLifeStore } from './message-life-types.js';
+
+export type * from './message-life-types.js';
 
 export interface IdentityRow {
   readonly accountKeys: Uint8Array;
@@ -76,7 +79,8 @@ export interface SafetyEventRow {
   readonly acknowledged: boolean;
 }
 
-export interface ClientStore {
+/** Message life (replies, reactions, edits, deletes, timers, blocks, requests): ./message-life-types.ts. */
+export interface ClientStore extends MessageLifeStore {
   /** Runs fn atomically; a throw rolls everything back and is rethrown. Nested calls join the outer one. */
   transaction<T>(fn: () => T): T;
 

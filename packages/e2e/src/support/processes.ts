@@ -69,8 +69,9 @@ export class LiveProcess {
     readonly label: string,
     script: string,
     args: readonly string[],
+    extraEnv: Readonly<Record<string, string>> = {},
   ) {
-    this.child = spawn(process.execPath, [script, ...args], { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [script, ...args], { env: { ...childEnv(), ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
     children.add(this);
     this.child.stdout!.setEncoding('utf8');
     this.child.stderr!.setEncoding('utf8');

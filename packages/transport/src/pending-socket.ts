@@ -1,0 +1,112 @@
+/**
+ * A Duplex available at once for a stream that is still being built (resolve, dial, proxy
+ * handshake, TLS, pin check). `ws` and `http` want a synchronous createConnection; this gives them
+ * one while the route does its asynchronous work. Writes wait until the inner stream is ready, so
+ * nothing (not even the HTTP upgrade request) leaves before the certificate pin has been checked.
+ */
+import { Duplex } from 'node:stream';
+
+interface PendingWrite {
+  readonly chunk: Uint8Array;
+  readonly callback: (err?: Error | null) => void;
+}
+
+export class PendingSocket extends Duplex {
+  connecting = true;
+  private inner: Duplex | undefined;
+  private pending: PendingWrite[] = [];
+  private pendingFinal: ((err?: Error | null) => void) | undefined;
+
+  constructor(ready: Promise<Duplex>) {
+    super({ allowHalfOpen: false });
+    ready.then(
+      (socket) => this.attach(socket),
+      (err: Error) => this.destroy(err),
+    );
+  }
+
+  private attach(socket: Duplex): void {
+    if (this.destroyed) {
+      socket.destroy();
+      return;
+    }
+    this.inner = socket;
+    this.connecting = false;
+    socket.on('data', (chunk: Buffer) => {
+      if (this.idleTimer !== undefined) this.touch();
+      if (!this.push(chunk)) socket.pause();
+    });
+    socket.on('end', () => this.push(null));
+    socket.on('error', (err: Error) => this.destroy(err));
+    socket.on('close', () => {
+      if (!this.destroyed) this.destroy();
+    });
+    for (const p of this.pending) socket.write(p.chunk, p.callback);
+    this.pending = [];
+    this.touch();
+    if (this.pendingFinal !== undefined) {
+      socket.end();
+      this.pendingFinal();
+    }
+    this.emit('connect');
+  }
+
+  override _write(chunk: Buffer | Uint8Array, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
+    if (this.idleTimer !== undefined) this.touch();
+    if (this.inner !== undefined) this.inner.write(chunk, callback);
+    else this.pending.push({ chunk, callback });
+  }
+
+  override _final(callback: (err?: Error | null) => void): void {
+    if (this.inner !== undefined) {
+      this.inner.end();
+      callback();
+    } else this.pendingFinal = callback;
+  }
+
+  override _read(): void {
+    this.inner?.resume();
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    this.inner?.destroy();
+    for (const p of this.pending) p.callback(err);
+    this.pending = [];
+    callback(err);
+  }
+
+  // The net.Socket bits ws / http call.
+  setNoDelay(): this {
+    return this;
+  }
+  setKeepAlive(): this {
+    return this;
+  }
+  /** Idle timeout as net.Socket has it (ws uses it for its handshake timeout): 'timeout' after `ms` without traffic. */
+  setTimeout(ms: number, callback?: () => void): this {
+    if (callback !== undefined) this.once('timeout', callback);
+    this.idleMs = ms;
+    this.touch();
+    return this;
+  }
+
+  private idleMs = 0;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+  private touch(): void {
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    // The idle clock runs only once the stream exists (building it has its own step timeouts).
+    if (this.idleMs > 0 && !this.destroyed && this.inner !== undefined) {
+      this.idleTimer = setTimeout(() => this.emit('timeout'), this.idleMs);
+      this.idleTimer.unref();
+    }
+  }
+  ref(): this {
+    return this;
+  }
+  unref(): this {
+    return this;
+  }
+}
