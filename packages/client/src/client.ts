@@ -271,6 +271,7 @@ export class PigeonClient {
       },
       deliveryReceiptsOn: () => this.storedReceiptSettings().deliveryReceipts,
       keyChangePending: (contactId) => this.keyChangePending(contactId),
+      targetsFor: async (contactId) => [{ contactId, deviceIds: await this.devices.listedIds(contactId) }],
       ownSyncTargets: async () => {
         if (!this.devices.hasOtherOwnDevices()) return [];
         const own = this.keys().profile.accountId;
@@ -1049,6 +1050,7 @@ export class PigeonClient {
     }
     const id = toHex(accountId);
     await this.devices.offerList(id, accountKey, reply.deviceList);
+    this.devices.markFetched(id);
     return reply.bundles.filter((bytes) => {
       try {
         return this.devices.isListed(id, decodePreKeyBundle(bytes).certificate);
@@ -1130,7 +1132,12 @@ export class PigeonClient {
   private async sealForContact(contact: ContactRow, content: Content, messageId: string | null): Promise<SealedFor> {
     const plaintext = encodeContent(content);
     // With a signed device list held for the contact: exactly its devices (sessions started for new ones).
-    const listed = await this.devices.listedIds(contact.id);
+    let listed = await this.devices.listedIds(contact.id);
+    if (!listed && this.devices.neverFetched(contact.id)) {
+      // Once per contact: learn its signed device list (a device linked later may not have it).
+      await this.establishSessions(contact).catch((err: unknown) => this.#log('session.list_fetch_failed', { code: errorCode(err) }));
+      listed = await this.devices.listedIds(contact.id);
+    }
     if (listed) {
       const sealed = await this.sealForDevices(contact, plaintext, messageId, listed);
       if (sealed.rows.length === 0) throw new ClientError('RELAY_REJECTED', 'no device of this contact can be reached');

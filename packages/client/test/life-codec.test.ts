@@ -14,6 +14,7 @@ const samples: LifePayload[] = [
   { kind: 'timer', timerMs: MAX_TIMER_MS },
   { kind: 'typing', on: true },
   { kind: 'token', deliveryToken: new Uint8Array(32).fill(1) },
+  { kind: 'sync', to: new Uint8Array(16).fill(4), id, sentAt: 77, inner: new Uint8Array([3, 1]) },
 ];
 
 describe('message-life payloads', () => {

@@ -28,6 +28,14 @@ afterEach(() => {
 });
 
 const noop = () => undefined;
+/** What ChatView asks of the SDK for message life (timer, block state, events, typing). */
+const lifeDefaults: Partial<PigeonClient> = {
+  disappearingTimer: () => 0,
+  blockedContacts: () => [],
+  on: (() => noop) as PigeonClient['on'],
+  profile: () => ({ pigeonId: 'p', displayName: 'Me', relayUrl: 'ws://r', accountId: 'me', deviceId: 'd' }),
+  sendTyping: async () => false,
+};
 
 describe('message states', () => {
   it('shows ✓ sent, ✓✓ delivered and read with a spoken label', () => {
@@ -48,7 +56,7 @@ describe('chat key-change banner', () => {
   const chat = (c: Contact, client: Partial<PigeonClient>, onAck = noop) =>
     mount(
       <ChatView
-        client={client as PigeonClient}
+        client={{ ...lifeDefaults, ...client } as PigeonClient}
         contact={c}
         messages={[]}
         warning={null}

@@ -58,6 +58,8 @@ import { openProvisioningChannel } from './provisioning-channel.js';
 export const LINK_WAIT_MS = 10 * 60 * 1000;
 /** State keys: `devices.list.<account id>` holds an account's signed list (base64url). */
 const LIST_KEY_PREFIX = 'devices.list.';
+/** `devices.checked.<account id>`: we asked the relay for the account's list at least once. */
+const CHECKED_KEY_PREFIX = 'devices.checked.';
 export const ONE_TIME_PREKEY_ID_STATE = 'next_one_time_prekey_id';
 export const KEM_PREKEY_ID_STATE = 'next_kem_prekey_id';
 
@@ -177,6 +179,18 @@ export class DeviceManager {
       this.#c.log('devices.list_refused', { code: codeOf(err) });
       return false;
     }
+  }
+
+  /**
+   * True until we asked the relay for this account's signed list once (fetch_device_bundles). A
+   * device linked after a contact's last list push has no list for it: the first send fetches it.
+   */
+  neverFetched(accountId: string): boolean {
+    return this.heldList(accountId) === null && this.#c.store.getState(CHECKED_KEY_PREFIX + accountId) === undefined;
+  }
+
+  markFetched(accountId: string): void {
+    if (this.#c.store.getState(CHECKED_KEY_PREFIX + accountId) === undefined) this.#c.store.setState(CHECKED_KEY_PREFIX + accountId, '1');
   }
 
   /** Device ids (hex) the held list of an account names; undefined when we hold none. */

@@ -53,6 +53,8 @@ export interface LifeHost {
   keyChangePending(contactId: string): boolean;
   /** Our other devices (sent-message sync), or [] when we have none. */
   ownSyncTargets(): Promise<SendTarget[]>;
+  /** Every device of a contact its signed device list names (sessions are started for new ones). */
+  targetsFor(contactId: string): Promise<SendTarget[]>;
 }
 
 interface LifeEvents extends Record<string, unknown> {
@@ -229,7 +231,7 @@ export class MessageLife {
       const quote = quoteOf(target.text);
       const content = this.#content({ kind: 'text', text, replyTo: fromHex(target.id), quote, timerMs }, id, sentAt);
       const message: MessageRow = { id: toHex(id), contactId: contact.id, direction: 'out', text, sentAt, receivedAt: null, state: 'queued', read: true };
-      const out = await this.#i.sendContent([{ contactId: contact.id }], content, message.id, () => {
+      const out = await this.#i.sendContent(await this.#host.targetsFor(contact.id), content, message.id, () => {
         this.#i.store.insertMessage(message);
         this.#putMeta({ id: message.id, contactId: contact.id, replyTo: target.id, quote, timerMs, expiresAt: timerMs > 0 ? sentAt + timerMs : null });
       });
@@ -250,7 +252,7 @@ export class MessageLife {
     return this.#i.serial(async () => {
       const sentAt = this.#i.now();
       const content = this.#content({ kind: 'reaction', target: fromHex(m.id), emoji: emoji ?? '' }, undefined, sentAt);
-      await this.#i.sendContent([{ contactId: m.contactId }], content, null, () => {
+      await this.#i.sendContent(await this.#host.targetsFor(m.contactId), content, null, () => {
         if (emoji === null) this.#i.store.deleteReaction(m.id, me);
         else this.#i.store.putReaction({ messageId: m.id, senderId: me, emoji, at: sentAt });
       });
@@ -270,7 +272,7 @@ export class MessageLife {
     this.#refuseIfKeyChanged(m.contactId);
     return this.#i.serial(async () => {
       const content = this.#content({ kind: 'edit', target: fromHex(m.id), text });
-      await this.#i.sendContent([{ contactId: m.contactId }], content, null, () => {
+      await this.#i.sendContent(await this.#host.targetsFor(m.contactId), content, null, () => {
         this.#i.store.setMessageText(m.id, text);
         this.#putMeta({ id: m.id, contactId: m.contactId, edited: true });
       });
@@ -288,7 +290,7 @@ export class MessageLife {
     if (this.#i.now() - m.sentAt > DELETE_WINDOW_MS) throw new ClientError('BAD_ARGUMENT', 'the message is too old to delete for everyone');
     return this.#i.serial(async () => {
       const content = this.#content({ kind: 'delete', target: fromHex(m.id) });
-      await this.#i.sendContent([{ contactId: m.contactId }], content, null, () => this.#tombstone(m));
+      await this.#i.sendContent(await this.#host.targetsFor(m.contactId), content, null, () => this.#tombstone(m));
       await this.syncOwn(m.contactId, content);
       this.#emit('update', { kind: 'deleted', contactId: m.contactId, messageId: m.id, by: k.profile.accountId, timerMs: null });
       return this.decorate(this.#i.store.getMessage(m.id)!);
@@ -314,7 +316,7 @@ export class MessageLife {
     this.#refuseIfKeyChanged(contact.id);
     return this.#i.serial(async () => {
       const content = this.#content({ kind: 'timer', timerMs });
-      await this.#i.sendContent([{ contactId: contact.id }], content, null, () => this.#setTimerState(contact.id, timerMs));
+      await this.#i.sendContent(await this.#host.targetsFor(contact.id), content, null, () => this.#setTimerState(contact.id, timerMs));
       await this.syncOwn(contact.id, content);
       this.#emit('update', { kind: 'timer', contactId: contact.id, messageId: null, by: k.profile.accountId, timerMs });
       return timerMs;
@@ -356,7 +358,7 @@ export class MessageLife {
     if (on) this.#typingSent.set(contact.id, now);
     else this.#typingSent.delete(contact.id);
     return this.#i.serial(async () => {
-      const out = await this.#i.sendContent([{ contactId: contact.id }], this.#content({ kind: 'typing', on }), null);
+      const out = await this.#i.sendContent(await this.#host.targetsFor(contact.id), this.#content({ kind: 'typing', on }), null);
       return out.envelopes > 0;
     });
   }
@@ -462,7 +464,7 @@ export class MessageLife {
     this.#i.store.transaction(() => this.#i.store.deleteBlock(id));
     if (!this.#i.store.getContact(id)) return;
     await this.#i.serial(async () => {
-      await this.#i.sendContent([{ contactId: id }], this.#content({ kind: 'token', deliveryToken: this.#host.ownToken() }), null);
+      await this.#i.sendContent(await this.#host.targetsFor(id), this.#content({ kind: 'token', deliveryToken: this.#host.ownToken() }), null);
     });
   }
 
@@ -690,7 +692,7 @@ export class MessageLife {
             this.#emit('typing', { contactId: from, typing: false, at: input.now });
             if (this.#host.deliveryReceiptsOn()) {
               const receipt: Content = { type: 'receipt', id: this.#i.crypto.randomBytes(CONTENT_ID_BYTES), sentAt: this.#i.now(), ids: [content.id] };
-              await this.#i.sendContent([{ contactId: from }], receipt, null);
+              await this.#i.sendContent(await this.#host.targetsFor(from), receipt, null);
             }
           };
           return;

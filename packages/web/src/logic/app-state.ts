@@ -2,7 +2,7 @@
  * The UI's state and its reducer: contacts, per-contact messages, unread counts, connection.
  * Pure (no SDK calls), so it is unit-tested directly; App.tsx feeds it SDK events.
  */
-import type { ConnectionState, Contact, StoredMessage } from '@pigeon/client';
+import type { ConnectionState, Contact, MessageRequest, StoredMessage } from '@pigeon/client';
 import type { KeyChangeWarning } from './key-change.js';
 
 export type View =
@@ -21,6 +21,10 @@ export interface AppState {
   readonly view: View;
   readonly warnings: readonly KeyChangeWarning[];
   readonly storageFailed: boolean;
+  /** contactId -> when their last 'typing' start arrived (cleared on stop, on a message, or after TYPING_TTL_MS). */
+  readonly typing: Readonly<Record<string, number>>;
+  /** Message requests from unknown senders (shown apart from the conversations). */
+  readonly requests: readonly MessageRequest[];
 }
 
 export type Action =
@@ -33,7 +37,10 @@ export type Action =
   | { type: 'outbox'; count: number }
   | { type: 'navigate'; view: View }
   | { type: 'warnings'; warnings: KeyChangeWarning[] }
-  | { type: 'storage_failed' };
+  | { type: 'storage_failed' }
+  | { type: 'reload'; contactId: string; messages: StoredMessage[] }
+  | { type: 'typing'; contactId: string; at: number | null }
+  | { type: 'requests'; requests: MessageRequest[] };
 
 export const initialState: AppState = {
   contacts: [],
@@ -43,6 +50,8 @@ export const initialState: AppState = {
   view: { name: 'list' },
   warnings: [],
   storageFailed: false,
+  typing: {},
+  requests: [],
 };
 
 function upsertMessage(list: readonly StoredMessage[], m: StoredMessage): StoredMessage[] {
@@ -69,11 +78,29 @@ export function reducer(state: AppState, action: Action): AppState {
       const contacts = exists ? state.contacts.map((c) => (c.id === action.contact.id ? action.contact : c)) : [...state.contacts, action.contact];
       return { ...state, contacts };
     }
-    case 'message':
-    case 'status': {
+    case 'message': {
       const m = action.message;
-      return { ...state, messages: { ...state.messages, [m.contactId]: upsertMessage(state.messages[m.contactId] ?? [], m) } };
+      const typing = { ...state.typing };
+      if (m.direction === 'in') delete typing[m.contactId];
+      return { ...state, typing, messages: { ...state.messages, [m.contactId]: upsertMessage(state.messages[m.contactId] ?? [], m) } };
     }
+    case 'status': {
+      // A status event carries the delivery state; the extras (reactions, edits) stay as they are.
+      const m = action.message;
+      const list = state.messages[m.contactId] ?? [];
+      const old = list.find((x) => x.id === m.id);
+      return { ...state, messages: { ...state.messages, [m.contactId]: upsertMessage(list, old ? { ...old, state: m.state } : m) } };
+    }
+    case 'reload':
+      return { ...state, messages: { ...state.messages, [action.contactId]: action.messages } };
+    case 'typing': {
+      const typing = { ...state.typing };
+      if (action.at === null) delete typing[action.contactId];
+      else typing[action.contactId] = action.at;
+      return { ...state, typing };
+    }
+    case 'requests':
+      return { ...state, requests: action.requests };
     case 'read': {
       const ids = new Set(action.ids);
       const list = (state.messages[action.contactId] ?? []).map((m) => (ids.has(m.id) ? { ...m, read: true } : m));

@@ -10,6 +10,7 @@
  * outbox row) never reaches the relay before the state it depends on is durable.
  */
 import type { ClientStore, ContactDeviceRow, ContactRow, IdentityRow, MessageRow, OutboxRow, PreKeyKind, SafetyEventRow } from '@pigeon/client';
+import type { BlockRow, MessageMetaRow, ReactionRow, RequestRow } from '@pigeon/client';
 import type { DeliveryState } from '@pigeon/client';
 import { openDatabase, requestResult, ROWS, transactionDone } from './idb.js';
 import { isSealedBlob, openKeyVault } from './key-vault.js';
@@ -17,7 +18,8 @@ import type { KeyVault } from './key-vault.js';
 
 // 'safety' (key-change events) arrived with the SDK's schema 3; rows live in the same object store,
 // so an older database simply has none (no IndexedDB version bump needed).
-export const TABLES = ['identity', 'prekey', 'session', 'contact', 'device', 'invite', 'message', 'outbox', 'seen', 'state', 'safety'] as const;
+// Message life (the SDK's schema 5: msgmeta, reaction, block, request) likewise needs no version bump.
+export const TABLES = ['identity', 'prekey', 'session', 'contact', 'device', 'invite', 'message', 'outbox', 'seen', 'state', 'safety', 'msgmeta', 'reaction', 'block', 'request'] as const;
 export type Table = (typeof TABLES)[number];
 
 /** Fields holding private key material, sealed at rest ('self': the whole value is a blob). */
@@ -305,6 +307,85 @@ export class IdbClientStore implements ClientStore {
   }
   setState(key: string, value: string): void {
     this.#write('state', key, value);
+  }
+
+  // ---- message life (store/message-life-types.ts in @pigeon/client) ------------------------------
+
+  getMessageMeta(id: string): MessageMetaRow | undefined {
+    return this.#get<MessageMetaRow>('msgmeta', id);
+  }
+  putMessageMeta(row: MessageMetaRow): void {
+    this.#write('msgmeta', row.id, { ...row });
+  }
+  #expiring(): { row: MessageMetaRow; s: number }[] {
+    const out: { row: MessageMetaRow; s: number }[] = [];
+    for (const e of this.#table('msgmeta').values()) {
+      const row = e.v as MessageMetaRow;
+      if (row.expiresAt !== null) out.push({ row, s: e.s });
+    }
+    return out.sort((a, b) => a.row.expiresAt! - b.row.expiresAt! || a.s - b.s);
+  }
+  listExpired(now: number, limit: number): MessageMetaRow[] {
+    return this.#expiring()
+      .filter((x) => x.row.expiresAt! <= now)
+      .slice(0, limit)
+      .map((x) => x.row);
+  }
+  nextExpiry(): number | undefined {
+    return this.#expiring()[0]?.row.expiresAt ?? undefined;
+  }
+  setMessageText(id: string, text: string): void {
+    const m = this.getMessage(id);
+    if (m) this.#write('message', id, { ...m, text });
+  }
+  deleteMessage(id: string): void {
+    this.transaction(() => {
+      if (this.#table('message').has(id)) this.#write('message', id, null);
+      if (this.#table('msgmeta').has(id)) this.#write('msgmeta', id, null);
+      for (const r of this.listReactions(id)) this.#write('reaction', `${id}/${r.senderId}`, null);
+    });
+  }
+  putReaction(row: ReactionRow): void {
+    this.#write('reaction', `${row.messageId}/${row.senderId}`, { ...row });
+  }
+  deleteReaction(messageId: string, senderId: string): void {
+    const key = `${messageId}/${senderId}`;
+    if (this.#table('reaction').has(key)) this.#write('reaction', key, null);
+  }
+  listReactions(messageId: string): ReactionRow[] {
+    const out: { row: ReactionRow; s: number }[] = [];
+    for (const e of this.#table('reaction').values()) {
+      const row = e.v as ReactionRow;
+      if (row.messageId === messageId) out.push({ row, s: e.s });
+    }
+    return out.sort((a, b) => a.row.at - b.row.at || a.s - b.s).map((x) => x.row);
+  }
+  putBlock(row: BlockRow): void {
+    this.#write('block', row.contactId, { ...row });
+  }
+  getBlock(contactId: string): BlockRow | undefined {
+    return this.#get<BlockRow>('block', contactId);
+  }
+  deleteBlock(contactId: string): void {
+    if (this.#table('block').has(contactId)) this.#write('block', contactId, null);
+  }
+  listBlocks(): BlockRow[] {
+    return [...this.#table('block').values()].sort((a, b) => (a.v as BlockRow).at - (b.v as BlockRow).at || a.s - b.s).map((e) => e.v as BlockRow);
+  }
+  putRequest(row: RequestRow): void {
+    this.#write('request', row.id, { ...row });
+  }
+  getRequest(id: string): RequestRow | undefined {
+    return this.#get<RequestRow>('request', id);
+  }
+  deleteRequest(id: string): void {
+    if (this.#table('request').has(id)) this.#write('request', id, null);
+  }
+  listRequests(): RequestRow[] {
+    return [...this.#table('request').values()].sort((a, b) => (b.v as RequestRow).lastAt - (a.v as RequestRow).lastAt || b.s - a.s).map((e) => e.v as RequestRow);
+  }
+  deleteState(key: string): void {
+    if (this.#table('state').has(key)) this.#write('state', key, null);
   }
 
   /** Stops accepting writes; what was committed is still written, then the database closes. */

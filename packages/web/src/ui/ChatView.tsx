@@ -6,6 +6,8 @@ import type { KeyChangeWarning } from '../logic/key-change.js';
 import { errorCode } from './errors.js';
 import { useI18n } from './i18n-context.js';
 import { MessageBubble } from './MessageBubble.js';
+import type { MessageActions } from './MessageBubble.js';
+import { TIMER_CHOICES, TYPING_IDLE_MS, timerLabel } from '../logic/life.js';
 
 export interface ChatProps {
   readonly client: PigeonClient;
@@ -18,14 +20,65 @@ export interface ChatProps {
   /** The contact's keys changed (Contact.keyChanged) and the user accepts it. */
   readonly onAcknowledgeKeyChange: () => void;
   readonly onBack: () => void;
+  /** Message life: the contact is typing; a message changed (edit, reaction, delete) and the list should be reloaded. */
+  readonly typing?: boolean;
+  readonly onChanged?: () => void;
 }
 
 const encoder = new TextEncoder();
 
-export function ChatView({ client, contact, messages, warning, onSent, onSafety, onDismissWarning, onAcknowledgeKeyChange, onBack }: ChatProps) {
+export function ChatView({ client, contact, messages, warning, onSent, onSafety, onDismissWarning, onAcknowledgeKeyChange, onBack, typing = false, onChanged = () => undefined }: ChatProps) {
   const { t, locale } = useI18n();
   const [draft, setDraft] = useState('');
   const [error, setError] = useState<string | null>(null);
+  const [replyTo, setReplyTo] = useState<StoredMessage | null>(null);
+  const [editing, setEditing] = useState<StoredMessage | null>(null);
+  const [timerMs, setTimerMs] = useState(() => client.disappearingTimer(contact.id));
+  const [blocked, setBlocked] = useState(() => client.blockedContacts().some((b) => b.contactId === contact.id));
+  const idleRef = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useEffect(() => {
+    setTimerMs(client.disappearingTimer(contact.id));
+    setBlocked(client.blockedContacts().some((b) => b.contactId === contact.id));
+    setReplyTo(null);
+    setEditing(null);
+    return client.on('update', (u) => {
+      if (u.contactId === contact.id && u.kind === 'timer') setTimerMs(u.timerMs ?? 0);
+    });
+  }, [contact.id]);
+  const fail = (err: unknown) => setError(t('actionFailed', { code: errorCode(err) }));
+  const stopTyping = () => {
+    if (idleRef.current) clearTimeout(idleRef.current);
+    idleRef.current = null;
+    void client.sendTyping(contact.id, false).catch(() => undefined);
+  };
+  const typed = (value: string) => {
+    setDraft(value);
+    if (editing || value.trim() === '') return;
+    // The SDK sends at most one 'start' per TYPING_MIN_INTERVAL_MS; 'stop' after a pause.
+    void client.sendTyping(contact.id, true).catch(() => undefined);
+    if (idleRef.current) clearTimeout(idleRef.current);
+    idleRef.current = setTimeout(stopTyping, TYPING_IDLE_MS);
+  };
+  const actions: MessageActions = {
+    me: client.profile().accountId,
+    onReply: (m) => {
+      setEditing(null);
+      setReplyTo(m);
+      inputRef.current?.focus();
+    },
+    onReact: (m, emoji) => {
+      client.react(m.id, emoji).then(onChanged, fail);
+    },
+    onEdit: (m) => {
+      setReplyTo(null);
+      setEditing(m);
+      setDraft(m.text);
+      inputRef.current?.focus();
+    },
+    onDelete: (m) => {
+      client.deleteForEveryone(m.id).then(onChanged, fail);
+    },
+  };
   const logRef = useRef<HTMLDivElement>(null);
   const headingRef = useRef<HTMLHeadingElement>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
@@ -45,10 +98,22 @@ export function ChatView({ client, contact, messages, warning, onSent, onSafety,
     const text = draft.trim();
     if (text.length === 0 || tooLong) return;
     setError(null);
+    if (idleRef.current) {
+      clearTimeout(idleRef.current);
+      idleRef.current = null;
+    }
     try {
-      const m = await client.send(contact.id, text);
-      setDraft('');
-      onSent(m);
+      if (editing) {
+        await client.edit(editing.id, text);
+        setEditing(null);
+        setDraft('');
+        onChanged();
+      } else {
+        const m = replyTo ? await client.reply(replyTo.id, text) : await client.send(contact.id, text);
+        setReplyTo(null);
+        setDraft('');
+        onSent(m);
+      }
     } catch (err) {
       setError(errorCode(err) === 'IDENTITY_CHANGED' ? t('identityChangedSend') : t('sendFailed', { code: errorCode(err) }));
     }
@@ -69,6 +134,39 @@ export function ChatView({ client, contact, messages, warning, onSent, onSafety,
           {t('safetyNumber')}
         </button>
       </header>
+      <div class="chat-tools">
+        <label>
+          {t('disappearing')}{' '}
+          <select
+            data-testid="timer-select"
+            value={String(timerMs)}
+            onChange={(e) => {
+              const ms = Number((e.currentTarget as HTMLSelectElement).value);
+              client.setDisappearingTimer(contact.id, ms).then(setTimerMs, fail);
+            }}
+          >
+            {(TIMER_CHOICES.some((c) => c.ms === timerMs) ? TIMER_CHOICES : [...TIMER_CHOICES, { ms: timerMs, label: '' }]).map((c) => (
+              <option value={String(c.ms)} key={c.ms}>
+                {timerLabel(c.ms, t('timerOff'))}
+              </option>
+            ))}
+          </select>
+        </label>
+        {blocked ? (
+          <button type="button" class="link" data-testid="unblock" onClick={() => client.unblock(contact.id).then(() => setBlocked(false), fail)}>
+            {t('blocked')} · {t('unblock')}
+          </button>
+        ) : (
+          <>
+            <button type="button" class="link" data-testid="block" onClick={() => confirm(t('confirmBlock', { name: contact.name })) && client.block(contact.id).then(() => setBlocked(true), fail)}>
+              {t('block')}
+            </button>
+            <button type="button" class="link" data-testid="report" onClick={() => confirm(t('confirmReport', { name: contact.name })) && client.report(contact.id).then(() => setBlocked(true), fail)}>
+              {t('report')}
+            </button>
+          </>
+        )}
+      </div>
       {contact.keyChanged && (
         <div class="warning" role="alert" data-testid="identity-warning">
           <strong>{t('identityChangedTitle', { name: contact.name })}</strong>
@@ -111,10 +209,29 @@ export function ChatView({ client, contact, messages, warning, onSent, onSafety,
               <span>{dayLabel(item.day, now, locale, { today: t('today'), yesterday: t('yesterday') })}</span>
             </div>
           ) : (
-            <MessageBubble m={item.message} key={item.key} />
+            <MessageBubble m={item.message} key={item.key} actions={actions} />
           ),
         )}
       </div>
+      <p class="typing" aria-live="polite" data-testid="typing">
+        {typing ? t('isTyping', { name: contact.name }) : ''}
+      </p>
+      {(replyTo || editing) && (
+        <div class="composer-context" data-testid={editing ? 'editing' : 'replying'}>
+          <span>{editing ? t('editing') : t('replyingTo', { quote: replyTo!.text })}</span>
+          <button
+            type="button"
+            class="link"
+            onClick={() => {
+              if (editing) setDraft('');
+              setReplyTo(null);
+              setEditing(null);
+            }}
+          >
+            {t('cancel')}
+          </button>
+        </div>
+      )}
       <form
         class="composer"
         onSubmit={(e) => {
@@ -132,7 +249,7 @@ export function ChatView({ client, contact, messages, warning, onSent, onSafety,
           placeholder={t('messagePlaceholder')}
           value={draft}
           aria-invalid={tooLong}
-          onInput={(e) => setDraft((e.currentTarget as HTMLTextAreaElement).value)}
+          onInput={(e) => typed((e.currentTarget as HTMLTextAreaElement).value)}
           onKeyDown={(e) => {
             // Enter sends, Shift+Enter is a new line (the usual chat convention).
             if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
@@ -142,7 +259,7 @@ export function ChatView({ client, contact, messages, warning, onSent, onSafety,
           }}
         />
         <button type="submit" class="primary" disabled={draft.trim().length === 0 || tooLong}>
-          {t('send')}
+          {editing ? t('save') : t('send')}
         </button>
       </form>
       {(error || tooLong) && (

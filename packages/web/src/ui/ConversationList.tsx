@@ -25,7 +25,7 @@ export function ConversationList({ state, onOpen }: { state: AppState; onOpen: (
                   {last && <time class="muted small">{formatTime(last.sentAt, locale)}</time>}
                 </span>
                 <span class="conv-bottom">
-                  <span class="conv-preview muted">{last ? (last.direction === 'out' ? `${t('you')}: ` : '') + last.text : c.pigeonId}</span>
+                  <span class="conv-preview muted">{last ? (last.direction === 'out' ? `${t('you')}: ` : '') + (last.deleted ? t('deletedMessage') : last.text) : c.pigeonId}</span>
                   {unread > 0 && (
                     <span class="badge" aria-label={t('unreadCount', { count: unread })} data-testid="unread">
                       {unread}

@@ -20,6 +20,9 @@ import { InvitePanel } from './InvitePanel.js';
 import type { PrefsProps } from './Preferences.js';
 import { SafetyPanel } from './SafetyPanel.js';
 import { SettingsPanel } from './SettingsPanel.js';
+import { RequestsPanel } from './RequestsPanel.js';
+import { isTyping } from '../logic/life.js';
+import { TYPING_TTL_MS } from '@pigeon/client';
 
 export const WARNINGS_KEY = 'web.key_warnings';
 /** Messages loaded per conversation at start (the newest ones). */
@@ -40,6 +43,8 @@ export function Main({ client, store, relayUrl, prefs }: { client: PigeonClient;
   const [visible, setVisible] = useState(!document.hidden);
   const stateRef = useRef(state);
   stateRef.current = state;
+  const [, setTick] = useState(0);
+  const reloadChat = (contactId: string) => dispatch({ type: 'reload', contactId, messages: client.messages(contactId, { limit: HISTORY_LIMIT }) });
 
   const navigate = useCallback((view: View) => dispatch({ type: 'navigate', view }), []);
   const saveWarnings = (warnings: KeyChangeWarning[]) => {
@@ -61,6 +66,7 @@ export function Main({ client, store, relayUrl, prefs }: { client: PigeonClient;
     for (const c of contacts) messages[c.id] = client.messages(c.id, { limit: HISTORY_LIMIT });
     dispatch({ type: 'loaded', contacts, messages, warnings: decodeWarnings(store.getState(WARNINGS_KEY)) });
     dispatch({ type: 'outbox', count: client.outboxSize() });
+    dispatch({ type: 'requests', requests: client.requests() });
     const invite = takeInviteFromLocation();
     if (invite) navigate({ name: 'accept', link: invite });
 
@@ -82,6 +88,17 @@ export function Main({ client, store, relayUrl, prefs }: { client: PigeonClient;
         dispatch({ type: 'connection', state: s });
         refreshOutbox();
       }),
+      // Message life: edits, reactions, deletions, expiries and timer changes reload the chat.
+      client.on('update', (u) => {
+        if (stateRef.current.contacts.some((c) => c.id === u.contactId)) reloadChat(u.contactId);
+        refreshOutbox();
+      }),
+      client.on('typing', (ev) => {
+        dispatch({ type: 'typing', contactId: ev.contactId, at: ev.typing ? ev.at : null });
+        // Stale after TYPING_TTL_MS without a new start (the sender may have closed the app).
+        if (ev.typing) setTimeout(() => setTick((n) => n + 1), TYPING_TTL_MS + 50);
+      }),
+      client.on('request', () => dispatch({ type: 'requests', requests: client.requests() })),
     ];
     store.onPersistError = () => dispatch({ type: 'storage_failed' });
     client.connect().catch(() => undefined); // keeps retrying in the background; the badge shows the state
@@ -134,6 +151,8 @@ export function Main({ client, store, relayUrl, prefs }: { client: PigeonClient;
         onDismissWarning={() => dismissWarning(c.id)}
         onAcknowledgeKeyChange={() => dispatch({ type: 'contact', contact: client.acknowledgeKeyChange(c.id) })}
         onBack={back}
+        typing={isTyping(state.typing, c.id, Date.now())}
+        onChanged={() => reloadChat(c.id)}
       />
     );
   } else if (view.name === 'safety' && contactOf(view.contactId)) {
@@ -195,6 +214,17 @@ export function Main({ client, store, relayUrl, prefs }: { client: PigeonClient;
           </button>
         </nav>
         <h2 class="sr-only">{t('conversations')}</h2>
+        <RequestsPanel
+          client={client}
+          requests={state.requests}
+          onChanged={(accepted) => {
+            dispatch({ type: 'requests', requests: client.requests() });
+            if (accepted) {
+              reloadChat(accepted);
+              navigate({ name: 'chat', contactId: accepted });
+            }
+          }}
+        />
         <ConversationList state={state} onOpen={(id) => navigate({ name: 'chat', contactId: id })} />
       </aside>
       <main class="pane" id="pane">

@@ -1,6 +1,8 @@
+import { useState } from 'preact/hooks';
 import type { DeliveryState, StoredMessage } from '@pigeon/client';
 import type { MessageKey } from '../i18n/index.js';
 import { formatFullDate, formatTime } from '../logic/format.js';
+import { QUICK_REACTIONS, groupReactions } from '../logic/life.js';
 import { CopyButton } from './CopyButton.js';
 import { useI18n } from './i18n-context.js';
 
@@ -14,14 +16,48 @@ const STATE_LABEL: Record<DeliveryState, MessageKey> = {
 /** ✓ at the relay, ✓✓ on their device; read is ✓✓ in the accent colour (styles.css .state-read). */
 const STATE_ICON: Record<DeliveryState, string> = { queued: '🕓', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' };
 
-export function MessageBubble({ m }: { m: StoredMessage }) {
+/** What the user can do with a message (message life); absent = a read-only bubble. */
+export interface MessageActions {
+  /** Our account id: marks our own reaction. */
+  readonly me: string;
+  onReply(m: StoredMessage): void;
+  onReact(m: StoredMessage, emoji: string | null): void;
+  onEdit(m: StoredMessage): void;
+  onDelete(m: StoredMessage): void;
+}
+
+export function MessageBubble({ m, actions }: { m: StoredMessage; actions?: MessageActions }) {
   const { t, locale } = useI18n();
+  const [picking, setPicking] = useState(false);
+  const groups = groupReactions(m.reactions, actions?.me ?? '');
+  const mine = groups.find((g) => g.mine);
   return (
-    <article class={`msg msg-${m.direction}`} data-testid="message" data-state={m.state} aria-label={m.direction === 'out' ? t('you') : undefined}>
-      <p class="msg-text" dir="auto">
-        {m.text}
+    <article class={`msg msg-${m.direction}${m.deleted ? ' msg-deleted' : ''}`} data-testid="message" data-state={m.state} data-id={m.id} aria-label={m.direction === 'out' ? t('you') : undefined}>
+      {m.replyTo && !m.deleted && (
+        <blockquote class="msg-quote" data-testid="quote" dir="auto">
+          {m.quote}
+        </blockquote>
+      )}
+      <p class="msg-text" dir="auto" data-testid="message-text">
+        {m.deleted ? <em>{t('deletedMessage')}</em> : m.text}
       </p>
+      {groups.length > 0 && (
+        <div class="reactions" data-testid="reactions">
+          {groups.map((g) => (
+            <span class={`reaction${g.mine ? ' mine' : ''}`} key={g.emoji}>
+              {g.emoji}
+              {g.count > 1 ? ` ${g.count}` : ''}
+            </span>
+          ))}
+        </div>
+      )}
       <footer class="msg-meta">
+        {m.edited && !m.deleted && <span class="edited" data-testid="edited">{t('edited')}</span>}
+        {m.timerMs ? (
+          <span title={t('disappearing')} data-testid="disappearing">
+            ⏱
+          </span>
+        ) : null}
         <time dateTime={new Date(m.sentAt).toISOString()} title={formatFullDate(m.sentAt, locale)}>
           {formatTime(m.sentAt, locale)}
         </time>
@@ -31,8 +67,57 @@ export function MessageBubble({ m }: { m: StoredMessage }) {
             <span class="sr-only">{t(STATE_LABEL[m.state])}</span>
           </span>
         )}
-        <CopyButton text={m.text} class="link copy" />
+        {!m.deleted && <CopyButton text={m.text} class="link copy" />}
+        {actions && !m.deleted && (
+          <>
+            <button type="button" class="link" data-testid="reply" onClick={() => actions.onReply(m)}>
+              {t('reply')}
+            </button>
+            <button type="button" class="link" data-testid="react" aria-expanded={picking} onClick={() => setPicking(!picking)}>
+              {t('react')}
+            </button>
+            {m.direction === 'out' && (
+              <>
+                <button type="button" class="link" data-testid="edit" onClick={() => actions.onEdit(m)}>
+                  {t('edit')}
+                </button>
+                <button type="button" class="link" data-testid="delete" onClick={() => actions.onDelete(m)}>
+                  {t('deleteForEveryone')}
+                </button>
+              </>
+            )}
+          </>
+        )}
       </footer>
+      {actions && picking && (
+        <div class="reaction-picker" role="group" aria-label={t('chooseReaction')} data-testid="reaction-picker">
+          {QUICK_REACTIONS.map((e) => (
+            <button
+              type="button"
+              class="icon"
+              key={e}
+              onClick={() => {
+                setPicking(false);
+                actions.onReact(m, e);
+              }}
+            >
+              {e}
+            </button>
+          ))}
+          {mine && (
+            <button
+              type="button"
+              class="link"
+              onClick={() => {
+                setPicking(false);
+                actions.onReact(m, null);
+              }}
+            >
+              {t('removeReaction')}
+            </button>
+          )}
+        </div>
+      )}
     </article>
   );
 }
