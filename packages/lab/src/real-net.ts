@@ -1,61 +1,28 @@
-/** The real seams: node:net for dialing, node:dns for names, plus a fixed table for tests. */
-import { connect, isIP } from 'node:net';
-import { lookup } from 'node:dns/promises';
-import type { Duplex } from 'node:stream';
+/**
+ * The real seams: transport's node:net dialer and getaddrinfo resolver (one implementation for
+ * production and lab), with their failures mapped onto the lab's NetError codes, plus a fixed
+ * table for tests.
+ */
+import { isIP } from 'node:net';
+import { realDialer as netDialer, realResolver as netResolver } from '@pigeon/transport';
 import { LabError, NetError, toNetError } from './errors.js';
-import { DEFAULT_CONNECT_TIMEOUT_MS } from './seams.js';
-import type { DialOptions, Dialer, Resolver } from './seams.js';
+import type { Dialer, Resolver } from './seams.js';
 import { normalizeName } from './address.js';
 
+/** node:net via @pigeon/transport; rejects with a NetError (Node's errno name, mapped onto NET_ERROR_CODES). */
 export const realDialer: Dialer = {
-  dial(options: DialOptions): Promise<Duplex> {
-    return new Promise<Duplex>((resolve, reject) => {
-      if (options.signal?.aborted === true) {
-        reject(new NetError('ECONNABORTED', 'dial aborted'));
-        return;
-      }
-      const socket = connect({
-        host: options.host,
-        port: options.port,
-        ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
-      });
-      let settled = false;
-      const finish = (err: NetError | undefined) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
-        socket.off('error', onError);
-        if (err === undefined) resolve(socket);
-        else {
-          socket.destroy();
-          reject(err);
-        }
-      };
-      const onError = (err: unknown) => finish(toNetError(err, 'EHOSTUNREACH'));
-      const onAbort = () => finish(new NetError('ECONNABORTED', 'dial aborted'));
-      const timeoutMs = options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-      const timer = setTimeout(() => finish(new NetError('ETIMEDOUT', `connect to ${options.host}:${options.port} timed out after ${timeoutMs} ms`)), timeoutMs);
-      timer.unref();
-      socket.once('connect', () => finish(undefined));
-      socket.on('error', onError);
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-    });
-  },
+  dial: (options) =>
+    netDialer.dial(options).catch((err: unknown) => {
+      throw toNetError(err, 'EHOSTUNREACH');
+    }),
 };
 
-/** The system resolver (getaddrinfo, so /etc/hosts and "localhost" work as they do for any program). */
+/** The system resolver via @pigeon/transport (getaddrinfo: /etc/hosts and "localhost" work); NetError ENOTFOUND. */
 export const realResolver: Resolver = {
-  async resolve(name: string): Promise<string[]> {
-    if (isIP(name) !== 0) return [name];
-    try {
-      const answers = await lookup(name, { all: true });
-      if (answers.length === 0) throw new NetError('ENOTFOUND', `no address for ${name}`);
-      return answers.map((a) => a.address);
-    } catch (err) {
+  resolve: (name) =>
+    netResolver.resolve(name).catch((err: unknown) => {
       throw toNetError(err, 'ENOTFOUND');
-    }
-  },
+    }),
 };
 
 /**

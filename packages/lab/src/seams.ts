@@ -3,36 +3,14 @@
  * stream. Production code passes the real ones (real-net.ts); tests pass a Censor's, which carry
  * the same bytes to the same servers but judge them on the way.
  *
- * These are small structural types on purpose (as Hono adapters declare what they need): a package
- * that must not depend on the lab declares the same shape and accepts either implementation.
+ * Declared once, in @pigeon/transport (production code must never import the lab; the lab may
+ * import production code). The lab's promise on top of that shape: its dialers and resolvers
+ * reject with a NetError whose code is ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH, ENOTFOUND or
+ * ECONNABORTED, and a censored stream errors with ECONNRESET when reset (errors.ts).
  */
-import type { Duplex } from 'node:stream';
+import { DEFAULT_DIAL_TIMEOUT_MS } from '@pigeon/transport';
 
-export interface DialOptions {
-  /** An IP address, or a name the dialer resolves itself. */
-  readonly host: string;
-  readonly port: number;
-  /** Source address to bind; the censor also treats it as the client's address. */
-  readonly localAddress?: string;
-  /** Connect timeout; DEFAULT_CONNECT_TIMEOUT_MS when absent. A dropped SYN fails with ETIMEDOUT after it. */
-  readonly timeoutMs?: number;
-  /** Aborting rejects a pending dial with ECONNABORTED (an established stream is the caller's to destroy). */
-  readonly signal?: AbortSignal;
-}
+export type { DialOptions, Dialer, Resolver } from '@pigeon/transport';
 
-/**
- * Opens a TCP stream. Resolves once connected; rejects with a NetError whose code is
- * ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH, ENOTFOUND or ECONNABORTED.
- * The stream errors with ECONNRESET when reset, and simply goes quiet when a censor drops it.
- */
-export interface Dialer {
-  dial(options: DialOptions): Promise<Duplex>;
-}
-
-/** Resolves a name to IP addresses; rejects with a NetError ENOTFOUND for NXDOMAIN. */
-export interface Resolver {
-  resolve(name: string): Promise<string[]>;
-}
-
-/** Real TCP connect timeout when the caller gives none. */
-export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** Connect timeout when the caller gives none: the transport's, so a censor times out like the real network. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = DEFAULT_DIAL_TIMEOUT_MS;

@@ -9,102 +9,19 @@
  */
 import { isIP } from 'node:net';
 import type { Socket } from 'node:net';
-import { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
+import { PendingSocket } from '@pigeon/transport';
 import type { DialOptions, Dialer } from './seams.js';
 
-interface Pending {
-  readonly chunk: Uint8Array;
-  readonly callback: (err?: Error | null) => void;
-}
-
-export class DialingSocket extends Duplex {
-  connecting = true;
-  private inner: Duplex | undefined;
-  private pending: Pending[] = [];
-  private pendingFinal: ((err?: Error | null) => void) | undefined;
-  private readonly abort = new AbortController();
-
+/**
+ * transport's PendingSocket over one dial: the same write holding, backpressure and net.Socket
+ * bits ws / http call. Destroying the socket before the dial completes aborts the dial.
+ */
+export class DialingSocket extends PendingSocket {
   constructor(dialer: Dialer, options: DialOptions) {
-    super({ allowHalfOpen: false });
-    const signal = options.signal === undefined ? this.abort.signal : AbortSignal.any([options.signal, this.abort.signal]);
-    dialer.dial({ ...options, signal }).then(
-      (socket) => this.attach(socket),
-      (err: Error) => this.destroy(err),
-    );
-  }
-
-  private attach(socket: Duplex): void {
-    if (this.destroyed) {
-      socket.destroy();
-      return;
-    }
-    this.inner = socket;
-    this.connecting = false;
-    socket.on('data', (chunk: Buffer) => {
-      if (!this.push(chunk)) socket.pause();
-    });
-    socket.on('end', () => this.push(null));
-    socket.on('error', (err: Error) => this.destroy(err));
-    socket.on('close', () => {
-      if (!this.destroyed && !this.readableEnded) this.destroy();
-    });
-    for (const p of this.pending) socket.write(p.chunk, p.callback);
-    this.pending = [];
-    if (this.pendingFinal !== undefined) {
-      socket.end();
-      this.pendingFinal();
-    }
-    this.emit('connect');
-  }
-
-  override _write(chunk: Buffer | Uint8Array, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
-    if (this.inner !== undefined) this.inner.write(chunk, callback);
-    else this.pending.push({ chunk, callback });
-  }
-
-  override _final(callback: (err?: Error | null) => void): void {
-    if (this.inner !== undefined) {
-      this.inner.end();
-      callback();
-    } else this.pendingFinal = callback;
-  }
-
-  override _read(): void {
-    this.inner?.resume();
-  }
-
-  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
-    this.abort.abort();
-    this.inner?.destroy();
-    for (const p of this.pending) p.callback(err);
-    this.pending = [];
-    callback(err);
-  }
-
-  setNoDelay(noDelay?: boolean): this {
-    (this.inner as { setNoDelay?: (v?: boolean) => void } | undefined)?.setNoDelay?.(noDelay);
-    return this;
-  }
-
-  setKeepAlive(enable?: boolean, delay?: number): this {
-    (this.inner as { setKeepAlive?: (e?: boolean, d?: number) => void } | undefined)?.setKeepAlive?.(enable, delay);
-    return this;
-  }
-
-  setTimeout(ms: number, callback?: () => void): this {
-    // ws only ever disables it (setTimeout(0)); idle detection belongs to the caller's keepalive.
-    if (callback !== undefined) this.once('timeout', callback);
-    (this.inner as { setTimeout?: (ms: number) => void } | undefined)?.setTimeout?.(ms);
-    return this;
-  }
-
-  ref(): this {
-    return this;
-  }
-
-  unref(): this {
-    return this;
+    const abort = new AbortController();
+    const signal = options.signal === undefined ? abort.signal : AbortSignal.any([options.signal, abort.signal]);
+    super(dialer.dial({ ...options, signal }), () => abort.abort());
   }
 }
 

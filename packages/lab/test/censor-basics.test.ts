@@ -7,7 +7,8 @@ import { Censor } from '../src/censor.js';
 import { ManualClock } from '../src/clock.js';
 import { LabError, NetError } from '../src/errors.js';
 import { realDialer, realResolver, staticResolver } from '../src/real-net.js';
-import { createConnectionVia } from '../src/socket-from-dial.js';
+import { createConnectionVia, socketFromDial } from '../src/socket-from-dial.js';
+import type { DialOptions } from '../src/seams.js';
 import { testCertificate } from '../src/test-certificate.js';
 import { createServer as createHttpsServer } from 'node:https';
 import { startTestServer } from '../src/test-server.js';
@@ -32,6 +33,9 @@ test('real dialer: connects, and refuses with ECONNREFUSED', async () => {
     const ac = new AbortController();
     ac.abort();
     assert.equal(await codeOf(realDialer.dial({ host: '127.0.0.1', port: server.port, signal: ac.signal })), 'ECONNABORTED');
+    // The dialer itself is @pigeon/transport's (raw Node errors); the lab's contract is a NetError.
+    await assert.rejects(realDialer.dial({ host: '127.0.0.1', port: await closedPort() }), (e: unknown) => e instanceof NetError && e.code === 'ECONNREFUSED');
+    await assert.rejects(realDialer.dial({ host: '127.0.0.1', port: server.port, signal: ac.signal }), (e: unknown) => e instanceof NetError && e.code === 'ECONNABORTED');
   } finally {
     await server.close();
   }
@@ -120,6 +124,22 @@ test('set() rejects two rules with one name; a closed censor refuses work', asyn
   await censor.close();
   assert.throws(() => censor.set([]), (e: unknown) => e instanceof LabError && e.code === 'BAD_STATE');
   await assert.rejects(censor.dialer.dial({ host: '127.0.0.1', port: 1 }), (e: unknown) => e instanceof NetError && e.code === 'ECONNABORTED');
+});
+
+test('socketFromDial: destroying the socket before the dial completes aborts the dial', async () => {
+  let seen: DialOptions | undefined;
+  const dialer = {
+    dial: (options: DialOptions) =>
+      new Promise<never>((_resolve, reject) => {
+        seen = options;
+        options.signal?.addEventListener('abort', () => reject(new NetError('ECONNABORTED', 'dial aborted')), { once: true });
+      }),
+  };
+  const socket = socketFromDial(dialer, { host: '127.0.0.1', port: 1 });
+  assert.equal(socket.connecting, true);
+  assert.equal(seen?.signal?.aborted, false);
+  socket.destroy();
+  assert.equal(seen?.signal?.aborted, true);
 });
 
 test('createConnectionVia carries ws over the censor; a refused dial is a ws error', async () => {

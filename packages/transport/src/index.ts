@@ -8,6 +8,7 @@ export { TRANSPORT_ERROR_CODES, TransportError } from './errors.js';
 export type { TransportErrorCode } from './errors.js';
 export { realDialer, realResolver, realNet, DEFAULT_DIAL_TIMEOUT_MS } from './seams.js';
 export type { Dialer, Resolver, DialOptions, NetSeams } from './seams.js';
+export { PendingSocket } from './pending-socket.js';
 export { CLOSE_ABNORMAL } from './channel.js';
 export type { SocketFactory, SocketHandlers, RelaySocket } from './channel.js';
 export {

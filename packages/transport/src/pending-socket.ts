@@ -3,6 +3,8 @@
  * handshake, TLS, pin check). `ws` and `http` want a synchronous createConnection; this gives them
  * one while the route does its asynchronous work. Writes wait until the inner stream is ready, so
  * nothing (not even the HTTP upgrade request) leaves before the certificate pin has been checked.
+ * A stream that fails to build destroys the socket with its error (ws reports a failed connection).
+ * packages/lab's socketFromDial is this class over a single dial.
  */
 import { Duplex } from 'node:stream';
 
@@ -16,9 +18,12 @@ export class PendingSocket extends Duplex {
   private inner: Duplex | undefined;
   private pending: PendingWrite[] = [];
   private pendingFinal: ((err?: Error | null) => void) | undefined;
+  private readonly cancel: (() => void) | undefined;
 
-  constructor(ready: Promise<Duplex>) {
+  /** `cancel` stops the building when the socket is destroyed first (e.g. aborts the dial). */
+  constructor(ready: Promise<Duplex>, cancel?: () => void) {
     super({ allowHalfOpen: false });
+    this.cancel = cancel;
     ready.then(
       (socket) => this.attach(socket),
       (err: Error) => this.destroy(err),
@@ -32,6 +37,7 @@ export class PendingSocket extends Duplex {
     }
     this.inner = socket;
     this.connecting = false;
+    this.applySocketOptions();
     socket.on('data', (chunk: Buffer) => {
       if (this.idleTimer !== undefined) this.touch();
       if (!this.push(chunk)) socket.pause();
@@ -69,6 +75,7 @@ export class PendingSocket extends Duplex {
   }
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.cancel?.();
     if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
     this.inner?.destroy();
     for (const p of this.pending) p.callback(err);
@@ -76,12 +83,27 @@ export class PendingSocket extends Duplex {
     callback(err);
   }
 
-  // The net.Socket bits ws / http call.
-  setNoDelay(): this {
+  // The net.Socket bits ws / http call. ws asks for no-delay on every connection: small Pigeon
+  // frames must not wait for Nagle's algorithm, so the wish is passed to the inner stream when it
+  // is a socket (TCP or TLS); a tunnel stream has no such knob and ignores it.
+  private noDelay: boolean | undefined;
+  private keepAlive: { enable: boolean; initialDelay: number } | undefined;
+
+  setNoDelay(noDelay = true): this {
+    this.noDelay = noDelay;
+    this.applySocketOptions();
     return this;
   }
-  setKeepAlive(): this {
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    this.keepAlive = { enable, initialDelay };
+    this.applySocketOptions();
     return this;
+  }
+  private applySocketOptions(): void {
+    const inner = this.inner as (Duplex & { setNoDelay?: (v: boolean) => unknown; setKeepAlive?: (e: boolean, d: number) => unknown }) | undefined;
+    if (inner === undefined) return;
+    if (this.noDelay !== undefined) inner.setNoDelay?.(this.noDelay);
+    if (this.keepAlive !== undefined) inner.setKeepAlive?.(this.keepAlive.enable, this.keepAlive.initialDelay);
   }
   /** Idle timeout as net.Socket has it (ws uses it for its handshake timeout): 'timeout' after `ms` without traffic. */
   setTimeout(ms: number, callback?: () => void): this {
