@@ -29,23 +29,19 @@ import {
   encodeDeviceCertificate,
   encodeDeviceKeys,
   encodeDeviceList,
-  encodeKemPreKey,
-  encodeOneTimePreKey,
-  encodeSignedPreKey,
-  generateKemPreKey,
-  generateOneTimePreKeys,
-  generateSignedPreKey,
   openProvisioningMessage,
   parseLinkCode,
   revokeDevice,
   startProvisioning,
 } from '@pigeon/protocol';
-import type { DeviceCertificate, DeviceList, KemPreKeyPair } from '@pigeon/protocol';
+import type { DeviceCertificate, DeviceList } from '@pigeon/protocol';
 import { decodeContent, encodeContent } from '../content.js';
 import type { Content } from '../content.js';
 import { ClientError } from '../errors.js';
 import type { ClientInternals, ContactCard, ExtensionInput, ExtensionResult } from '../internals.js';
-import { CONTENT_ID_BYTES, PREKEY_BATCH } from '../limits.js';
+import { CONTENT_ID_BYTES } from '../limits.js';
+import { errorCode, expectOk } from '../core/checks.js';
+import { generateInitialPreKeys, initialUploadFrame, putInitialPreKeys } from '../core/prekeys.js';
 import { normalizeRelayUrl } from '../relay-url.js';
 import type { IdentityRow } from '../store/types.js';
 import { RelayConnection } from '../transport/relay-connection.js';
@@ -60,8 +56,7 @@ export const LINK_WAIT_MS = 10 * 60 * 1000;
 const LIST_KEY_PREFIX = 'devices.list.';
 /** `devices.checked.<account id>`: we asked the relay for the account's list at least once. */
 const CHECKED_KEY_PREFIX = 'devices.checked.';
-export const ONE_TIME_PREKEY_ID_STATE = 'next_one_time_prekey_id';
-export const KEM_PREKEY_ID_STATE = 'next_kem_prekey_id';
+export { ONE_TIME_PREKEY_ID_STATE, KEM_PREKEY_ID_STATE } from '../core/prekeys.js';
 
 export interface DeviceInfo {
   /** hex device id. */
@@ -109,14 +104,6 @@ export interface DeviceHost {
   onOwnDevicesChanged(): Promise<void>;
   isInitialized(): boolean;
   emitMessage(row: import('../store/types.js').MessageRow): void;
-}
-
-function codeOf(err: unknown): string {
-  return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'UNKNOWN';
-}
-
-function expectOk(frame: RelayFrame, what: string): void {
-  if (frame.type !== 'ok') throw new ClientError('RELAY_REJECTED', `unexpected ${frame.type} reply to ${what}`);
 }
 
 function asClientError(err: unknown, what: string): unknown {
@@ -176,7 +163,7 @@ export class DeviceManager {
       this.#c.log('devices.list_accepted', { added: update.added.length, removed: update.removed.length });
       return true;
     } catch (err) {
-      this.#c.log('devices.list_refused', { code: codeOf(err) });
+      this.#c.log('devices.list_refused', { code: errorCode(err) });
       return false;
     }
   }
@@ -367,11 +354,7 @@ export class DeviceManager {
     const c = this.#c.crypto;
     const device = o.deviceKeys;
     const now = this.#c.now();
-    const signed = await generateSignedPreKey(c, device, 1, now);
-    const oneTime = await generateOneTimePreKeys(c, 1, PREKEY_BATCH);
-    const kems: KemPreKeyPair[] = [];
-    for (let id = 1; id <= PREKEY_BATCH; id++) kems.push(await generateKemPreKey(c, device, id, false, now));
-    const lastResort = await generateKemPreKey(c, device, PREKEY_BATCH + 1, true, now);
+    const preKeys = await generateInitialPreKeys(c, device, now);
     const conn = new RelayConnection({
       ...this.#host.tuning,
       url: relayUrl,
@@ -381,16 +364,7 @@ export class DeviceManager {
       handshake: async (cx, challenge) => {
         const signature = await c.ed25519Sign(device.signing.secretKey, authMessage(challenge.nonce));
         expectOk(await cx.request({ type: 'register', certificate: encodeDeviceCertificate(device.certificate), signature }), 'register');
-        expectOk(
-          await cx.request({
-            type: 'upload_prekeys',
-            signedPreKey: { id: signed.id, publicKey: signed.keyPair.publicKey, signature: signed.signature },
-            kemLastResortPreKey: { id: lastResort.id, publicKey: lastResort.keyPair.publicKey, signature: lastResort.signature },
-            oneTimePreKeys: oneTime.map((k) => ({ id: k.id, publicKey: k.keyPair.publicKey })),
-            kemOneTimePreKeys: kems.map((k) => ({ id: k.id, publicKey: k.keyPair.publicKey, signature: k.signature })),
-          }),
-          'upload_prekeys',
-        );
+        expectOk(await cx.request(initialUploadFrame(preKeys)), 'upload_prekeys');
       },
     });
     conn.start();
@@ -414,19 +388,14 @@ export class DeviceManager {
     for (const card of extra.contacts) cards.push({ id: toHex(await accountIdOf(c, card.accountKey)), card });
     const profile = await this.#host.adoptIdentity(identity, () => {
       const store = this.#c.store;
-      store.putPreKey('signed', signed.id, encodeSignedPreKey(signed));
-      for (const k of oneTime) store.putPreKey('one_time', k.id, encodeOneTimePreKey(k));
-      for (const k of kems) store.putPreKey('kem', k.id, encodeKemPreKey(k));
-      store.putPreKey('kem', lastResort.id, encodeKemPreKey(lastResort));
-      store.setState(ONE_TIME_PREKEY_ID_STATE, String(PREKEY_BATCH + 1));
-      store.setState(KEM_PREKEY_ID_STATE, String(PREKEY_BATCH + 2));
+      putInitialPreKeys(store, preKeys);
       this.storeList(accountId, o.deviceList);
       for (const { id, card } of cards) {
         if (store.getContact(id)) continue;
         try {
           store.putContact({ id, name: card.name || 'contact', accountKey: card.accountKey, relayUrl: normalizeRelayUrl(card.relayUrl), deliveryToken: card.deliveryToken, verified: false, addedAt: now });
         } catch (err) {
-          this.#c.log('devices.bad_contact', { code: codeOf(err) });
+          this.#c.log('devices.bad_contact', { code: errorCode(err) });
         }
       }
     });
@@ -451,7 +420,7 @@ export class DeviceManager {
     const self = this.#c.keys().profile.accountId;
     this.#c
       .serial(() => this.#c.sendContent([{ contactId: self }], this.wrap({ kind: 'contact', card }), null))
-      .catch((err: unknown) => this.#c.log('devices.contact_sync_failed', { code: codeOf(err) }));
+      .catch((err: unknown) => this.#c.log('devices.contact_sync_failed', { code: errorCode(err) }));
   }
 
   // ---- sent-message sync --------------------------------------------------------------------------
@@ -472,7 +441,7 @@ export class DeviceManager {
    * update behind the current receive instead of waiting for it (which would deadlock).
    */
   private ownDevicesChanged(): void {
-    this.#host.onOwnDevicesChanged().catch((err: unknown) => this.#c.log('devices.groups_update_failed', { code: codeOf(err) }));
+    this.#host.onOwnDevicesChanged().catch((err: unknown) => this.#c.log('devices.groups_update_failed', { code: errorCode(err) }));
   }
 
   /** The receive hook (client.ts): owns content type `device`. */
@@ -483,7 +452,7 @@ export class DeviceManager {
     try {
       payload = decodeDevicePayload(input.content.payload);
     } catch (err) {
-      this.#c.log('devices.bad_payload', { code: codeOf(err) });
+      this.#c.log('devices.bad_payload', { code: errorCode(err) });
       return ignore;
     }
     if (payload.kind === 'list') {
@@ -506,7 +475,7 @@ export class DeviceManager {
             try {
               await this.#c.ensureContact(card);
             } catch (err) {
-              this.#c.log('devices.bad_contact', { code: codeOf(err) });
+              this.#c.log('devices.bad_contact', { code: errorCode(err) });
             }
           },
         };
