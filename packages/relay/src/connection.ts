@@ -26,10 +26,12 @@ import {
   type SetDeliveryTokensFrame,
   type UploadPreKeysFrame,
 } from '@pigeon/api';
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { deviceKey, type OnlineConnection, type RelayContext } from './context.js';
+import { deviceKey, type OnlineConnection, type PushedMessage, type RelayContext } from './context.js';
+import { corkForThisTick } from './output-cork.js';
 import { TokenBucket } from './rate-limit.js';
-import { LinkedDevices } from './linked-devices.js';
+import { LinkedDevices, requireListed } from './linked-devices.js';
 
 interface AuthenticatedDevice {
   readonly id: Uint8Array;
@@ -59,8 +61,16 @@ export class Connection implements OnlineConnection {
   private currentPump: Promise<number> = Promise.resolve(0);
   private pumpAgain = false;
   private queueEmptySent = false;
-  /** Device lists and provisioning mailboxes (linked-devices.ts). */
-  private readonly linked: LinkedDevices;
+  /**
+   * The last mailbox read found nothing beyond what was sent, and every message stored since was
+   * pushed straight from memory (wake with a message): nothing in the store with seq > cursor is
+   * unsent. Only then may a new message skip the store read, and an ack skip the re-read.
+   */
+  private caughtUp = false;
+  /** The TCP socket under ws (for cork/pause); undefined for a socket-less test double. */
+  private readonly socket: Duplex | undefined;
+  /** Device lists and provisioning mailboxes (linked-devices.ts); created on first use (idle connections never need it). */
+  private linkedDevices: LinkedDevices | null = null;
 
   constructor(
     private readonly ws: WebSocket,
@@ -69,10 +79,10 @@ export class Connection implements OnlineConnection {
   ) {
     const now = ctx.monotonic();
     this.openedAt = now;
+    this.socket = (ws as unknown as { _socket?: Duplex })._socket;
     this.lastPingAt = now;
     this.bucket = new TokenBucket(ctx.limits.connectionFramesPerSecond, ctx.limits.connectionFrameBurst, now);
     this.nonce = ctx.crypto.randomBytes(CHALLENGE_NONCE_BYTES);
-    this.linked = new LinkedDevices(ctx, { send: (frame) => this.send(frame), device: () => this.device });
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on('pong', () => {
       this.awaitingPong = false;
@@ -81,6 +91,11 @@ export class Connection implements OnlineConnection {
       // Protocol errors (e.g. maxPayload -> 1009) are followed by 'close'; nothing else to do.
     });
     this.send({ type: 'challenge', nonce: this.nonce, relayTime: ctx.clock.now() });
+  }
+
+  private get linked(): LinkedDevices {
+    this.linkedDevices ??= new LinkedDevices(this.ctx, { send: (frame) => this.send(frame), device: () => this.device });
+    return this.linkedDevices;
   }
 
   get authenticated(): boolean {
@@ -94,7 +109,8 @@ export class Connection implements OnlineConnection {
   /** Called by the server when the socket has closed (for any reason). */
   onClosed(): void {
     this.closed = true;
-    this.linked.close();
+    this.ctx.admission.forget(this.socket);
+    this.linkedDevices?.close();
     if (this.device) this.ctx.devices.release(this.device.key, this);
     this.inFlight.clear();
   }
@@ -127,7 +143,8 @@ export class Connection implements OnlineConnection {
     this.close(CLOSE_CODES.REVOKED, 'revoked');
   }
 
-  wake(): void {
+  wake(message?: PushedMessage): void {
+    if (message !== undefined && this.pushDirect(message)) return;
     void this.pump();
   }
 
@@ -274,7 +291,7 @@ export class Connection implements OnlineConnection {
     if (nonce === null || !(await this.ctx.verifier.verifyChallenge(certified.deviceSigningKey, nonce, frame.signature))) {
       throw new RelayError('AUTH_FAILED', 'challenge signature does not verify');
     }
-    await this.linked.requireListed(certified.accountId, frame.certificate);
+    await requireListed(this.ctx, certified.accountId, frame.certificate);
     const result = await this.ctx.store.registerDevice(
       {
         deviceId: certified.deviceId,
@@ -354,40 +371,73 @@ export class Connection implements OnlineConnection {
     const add = await Promise.all(frame.add.map((t) => this.hashToken(t)));
     const remove = await Promise.all(frame.remove.map((t) => this.hashToken(t)));
     const outcome = await this.ctx.store.setDeliveryTokens(this.device!.accountId, add, remove, this.ctx.limits.maxDeliveryTokensPerAccount);
+    // Even when refused: the cache may have been filled while the change was in flight.
+    this.ctx.sendAuth.forgetAccount(this.device!.accountId);
     if (outcome === 'limit') throw new RelayError('LIMIT_EXCEEDED', 'too many delivery tokens on this account');
     this.send({ type: 'ok', id: frame.id });
   }
 
   // ---- mailbox -----------------------------------------------------------------------
 
-  private async onSend(frame: SendFrame): Promise<void> {
-    const { store, limits, clock } = this.ctx;
-    const recipient = await store.getDevice(frame.recipientDeviceId);
+  /** The recipient's account, from the send-auth cache or the store (send-auth-cache.ts). */
+  private async sendRecipient(key: string, deviceId: Uint8Array): Promise<{ readonly accountId: Uint8Array; readonly accountHex: string }> {
+    const cache = this.ctx.sendAuth;
+    const hit = cache.recipient(key);
+    if (hit !== undefined) return hit;
+    const epoch = cache.epoch;
+    const recipient = await this.ctx.store.getDevice(deviceId);
     if (recipient === undefined) throw new RelayError('UNKNOWN_RECIPIENT', 'unknown recipient device');
-    await this.requireToken(recipient.accountId, frame.deliveryToken);
-    const now = clock.now();
-    const key = deviceKey(frame.recipientDeviceId);
-    // Not awaited on the chain: the reply goes out when the group commit lands (ok after commit).
-    store
-      .enqueue(
-        { recipientDeviceId: frame.recipientDeviceId, messageId: frame.messageId, envelope: frame.envelope, receivedAt: now, expiresAt: now + this.ctx.messageTtlMs },
-        { maxMessages: limits.mailboxMaxMessages, maxBytes: limits.mailboxMaxBytes },
-      )
-      .then(
-        (result) => {
-          this.ctx.metrics.messagesIn.inc({ result });
-          if (result === 'full') {
-            this.sendError(frame.id, 'MAILBOX_FULL', 'recipient mailbox is full');
-            return;
-          }
-          this.send({ type: 'ok', id: frame.id });
-          if (result === 'stored') this.ctx.devices.notify(key);
-        },
-        (e: unknown) => {
-          this.ctx.metrics.messagesIn.inc({ result: 'error' });
-          this.fail(frame.id, e);
-        },
-      );
+    return cache.rememberRecipient(key, recipient.accountId, epoch);
+  }
+
+  private async requireSendToken(account: { readonly accountId: Uint8Array; readonly accountHex: string }, token: Uint8Array): Promise<void> {
+    if (token.length === 0) throw new RelayError('BAD_DELIVERY_TOKEN', 'delivery token refused');
+    const cache = this.ctx.sendAuth;
+    const hash = await this.hashToken(token);
+    if (cache.hasToken(account.accountHex, hash)) return;
+    const epoch = cache.epoch;
+    if (!(await this.ctx.store.hasDeliveryToken(account.accountId, hash))) throw new RelayError('BAD_DELIVERY_TOKEN', 'delivery token refused');
+    cache.rememberToken(account.accountHex, hash, epoch);
+  }
+
+  private async onSend(frame: SendFrame): Promise<void> {
+    const { store, limits, clock, admission } = this.ctx;
+    // Counted until answered; over the bound this socket stops being read (admission.ts).
+    admission.begin(this.socket);
+    let handedOff = false;
+    try {
+      const key = deviceKey(frame.recipientDeviceId);
+      const recipient = await this.sendRecipient(key, frame.recipientDeviceId);
+      await this.requireSendToken(recipient, frame.deliveryToken);
+      const now = clock.now();
+      const message: PushedMessage = { messageId: frame.messageId, envelope: frame.envelope, receivedAt: now };
+      // Not awaited on the chain: the reply goes out when the group commit lands (ok after commit).
+      handedOff = true;
+      store
+        .enqueue(
+          { recipientDeviceId: frame.recipientDeviceId, messageId: frame.messageId, envelope: frame.envelope, receivedAt: now, expiresAt: now + this.ctx.messageTtlMs },
+          { maxMessages: limits.mailboxMaxMessages, maxBytes: limits.mailboxMaxBytes },
+        )
+        .then(
+          (result) => {
+            admission.end();
+            this.ctx.metrics.messagesIn.inc({ result });
+            if (result === 'full') {
+              this.sendError(frame.id, 'MAILBOX_FULL', 'recipient mailbox is full');
+              return;
+            }
+            this.send({ type: 'ok', id: frame.id });
+            if (result === 'stored') this.ctx.devices.notify(key, message);
+          },
+          (e: unknown) => {
+            admission.end();
+            this.ctx.metrics.messagesIn.inc({ result: 'error' });
+            this.fail(frame.id, e);
+          },
+        );
+    } finally {
+      if (!handedOff) admission.end();
+    }
   }
 
   private onAck(frame: AckFrame): void {
@@ -397,10 +447,33 @@ export class Connection implements OnlineConnection {
         this.ctx.metrics.acks.inc(undefined, frame.messageIds.length);
         for (const id of frame.messageIds) this.inFlight.delete(deviceKey(id));
         this.send({ type: 'ok', id: frame.id });
-        void this.pump();
+        // Caught up: nothing unsent waits in the store, new mail arrives by wake(message).
+        if (!this.caughtUp || this.pumping || !this.ctx.store.resolvesInCommitOrder) void this.pump();
       },
       (e: unknown) => this.fail(frame.id, e),
     );
+  }
+
+  /**
+   * A message just committed for this device, pushed from memory instead of re-read from the
+   * store, when that cannot reorder or skip anything: the connection is caught up (see caughtUp)
+   * and has room in its window. The cursor is not moved (the message's seq is not known); a later
+   * read that returns it again skips it because it is in flight, so it is never sent twice on
+   * this connection. Store commits resolve in seq order (RelayStore.resolvesInCommitOrder), so
+   * pushing in notification order is seq order.
+   */
+  private pushDirect(m: PushedMessage): boolean {
+    const device = this.device;
+    if (!this.caughtUp || this.pumping || this.closed || device === null || !this.ctx.store.resolvesInCommitOrder) return false;
+    if (this.inFlight.size >= this.ctx.limits.deliveryWindow) return false;
+    const id = deviceKey(m.messageId);
+    // Already sent here and not acknowledged (a store read between the commit and this
+    // notification found it): never twice on one connection.
+    if (this.inFlight.has(id)) return true;
+    this.inFlight.add(id);
+    this.send({ type: 'deliver', messageId: m.messageId, envelope: m.envelope, receivedAt: m.receivedAt });
+    this.ctx.metrics.messagesOut.inc();
+    return true;
   }
 
   /**
@@ -408,6 +481,7 @@ export class Connection implements OnlineConnection {
    * acks open the window again. After the first time the mailbox is drained, `queue_empty`.
    */
   private pump(): Promise<number> {
+    this.caughtUp = false;
     if (this.pumping) {
       // The running loop reads the store once more before it ends; its count includes ours.
       this.pumpAgain = true;
@@ -432,13 +506,17 @@ export class Connection implements OnlineConnection {
           const want = window - this.inFlight.size;
           const batch = await this.ctx.store.pending(device.id, this.cursor, this.ctx.clock.now(), want);
           if (this.closed || this.device !== device) return delivered;
+          let sent = 0;
           for (const m of batch) {
             this.cursor = m.seq;
-            this.inFlight.add(deviceKey(m.messageId));
+            const id = deviceKey(m.messageId);
+            if (this.inFlight.has(id)) continue; // pushed from memory before this read (pushDirect)
+            this.inFlight.add(id);
             this.send({ type: 'deliver', messageId: m.messageId, envelope: m.envelope, receivedAt: m.receivedAt });
+            sent++;
           }
-          delivered += batch.length;
-          this.ctx.metrics.messagesOut.inc(undefined, batch.length);
+          delivered += sent;
+          this.ctx.metrics.messagesOut.inc(undefined, sent);
           if (batch.length < want) {
             drained = true;
             break;
@@ -448,9 +526,11 @@ export class Connection implements OnlineConnection {
           this.queueEmptySent = true;
           this.send({ type: 'queue_empty' });
         }
+        this.caughtUp = drained && !this.pumpAgain;
       } while (this.pumpAgain && !this.closed);
       return delivered;
     } catch (e) {
+      this.caughtUp = false;
       this.ctx.logger.error('delivery_failed', { error: e instanceof Error ? e.name : 'unknown' });
       if (this.device !== null && !this.closed) this.ctx.devices.deliveryFailed(this.device.key, this);
       return -1;
@@ -472,6 +552,7 @@ export class Connection implements OnlineConnection {
       if ('id' in frame && frame.type !== 'error') this.sendError(frame.id, 'INTERNAL', 'internal error');
       return;
     }
+    corkForThisTick(this.socket);
     this.ws.send(bytes);
     if (this.ws.bufferedAmount > this.ctx.limits.maxBufferedBytes) {
       this.ctx.logger.warn('connection_closed', { reason: 'not_reading' });

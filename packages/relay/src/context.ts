@@ -6,21 +6,33 @@ import type { RelayClock, RelayLimits } from './options.js';
 import type { RelayStore } from './store/types.js';
 import type { TokenBucket } from './rate-limit.js';
 import type { RelayVerifier } from './verifier.js';
+import type { SendAuthCache } from './send-auth-cache.js';
+import type { SendAdmission } from './admission.js';
+
+/** A message just committed, handed to the recipient's connection so it need not re-read it. */
+export interface PushedMessage {
+  readonly messageId: Uint8Array;
+  readonly envelope: Uint8Array;
+  readonly receivedAt: number;
+}
 
 /** Where the connection of an online device can be found, so new mail is pushed to it. */
 export interface DeviceDirectory {
   /** Registers `conn` as the device's connection; returns the one it displaces, if any. */
   claim(deviceKey: string, conn: OnlineConnection): OnlineConnection | undefined;
   release(deviceKey: string, conn: OnlineConnection): void;
-  /** New mail was committed for the device: wake its connection, here or (over the bus) on another node. */
-  notify(deviceKey: string): void;
+  /**
+   * New mail was committed for the device: wake its connection, here or (over the bus) on another
+   * node. `message` is the committed message when there is exactly one, for a connection here.
+   */
+  notify(deviceKey: string, message?: PushedMessage): void;
   /** A delivery to `conn` failed on a store error: re-read its mailbox soon (the sweeper retries). */
   deliveryFailed(deviceKey: string, conn: OnlineConnection): void;
 }
 
 export interface OnlineConnection {
-  /** Pulls pending mail from the store and pushes it within the delivery window. */
-  wake(): void;
+  /** Pulls pending mail from the store and pushes it within the delivery window (or pushes `message` when that is safe). */
+  wake(message?: PushedMessage): void;
   /** Closes with REPLACED: the same device authenticated on another connection. */
   replace(): void;
   /** Re-reads the mailbox now (a sweep); resolves with how many messages it delivered, -1 when the store failed. */
@@ -37,6 +49,10 @@ export interface RelayContext {
   readonly messageTtlMs: number;
   readonly devices: DeviceDirectory;
   readonly metrics: RelayMetrics;
+  /** Positive recipient/token answers for `send`, briefly (send-auth-cache.ts). */
+  readonly sendAuth: SendAuthCache;
+  /** Sends issued and not yet answered, relay-wide; pauses reading past the bound (admission.ts). */
+  readonly admission: SendAdmission;
   /** Monotonic ms for rate limits and timeouts (never the injectable wall clock). */
   monotonic(): number;
   /** The token bucket shared by every connection from one IP address. */

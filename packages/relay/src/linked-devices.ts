@@ -132,6 +132,8 @@ export class LinkedDevices {
     }
     const listed = await deviceListIds(this.ctx.crypto, list);
     const result = await this.ctx.store.putDeviceList(device.accountId, { counter: list.counter, bytes: frame.deviceList }, listed);
+    // Removed devices must not stay acceptable recipients of this node's send-auth cache.
+    this.ctx.sendAuth.forgetAccount(device.accountId);
     if (result.outcome === 'stale') throw new RelayError('STALE_DEVICE_LIST', 'the relay holds a newer device list');
     this.host.send({ type: 'ok', id: frame.id });
     if (result.outcome === 'stored') {
@@ -180,17 +182,7 @@ export class LinkedDevices {
     this.host.send({ type: 'device_bundles', id: frame.id, deviceList: stored?.bytes ?? new Uint8Array(0), bundles });
   }
 
-  /**
-   * register of a device whose account has a signed list: the device must be in it (the list is
-   * signed by the account key, so nobody without that key can add a device). Throws DEVICE_NOT_LISTED.
-   */
-  async requireListed(accountId: Uint8Array, certificate: Uint8Array): Promise<void> {
-    const stored = await this.ctx.store.getDeviceList(accountId);
-    if (stored === undefined) return;
-    if (!deviceListIncludes(decodeDeviceList(stored.bytes), decodeDeviceCertificate(certificate))) {
-      throw new RelayError('DEVICE_NOT_LISTED', 'device is not in the account device list');
-    }
-  }
+
 
   // ---- provisioning ------------------------------------------------------------------
 
@@ -213,5 +205,18 @@ export class LinkedDevices {
     if (outcome === 'full') throw new RelayError('PROVISIONING_CLOSED', 'provisioning mailbox already holds its message');
     this.host.send({ type: 'ok', id: frame.id });
     this.ctx.devices.notify(provisioningKey(frame.provisioningId));
+  }
+}
+
+/**
+ * register of a device whose account has a signed list: the device must be in it (the list is
+ * signed by the account key, so nobody without that key can add a device). Throws DEVICE_NOT_LISTED.
+ * A free function so that a registering connection does not create its LinkedDevices.
+ */
+export async function requireListed(ctx: RelayContext, accountId: Uint8Array, certificate: Uint8Array): Promise<void> {
+  const stored = await ctx.store.getDeviceList(accountId);
+  if (stored === undefined) return;
+  if (!deviceListIncludes(decodeDeviceList(stored.bytes), decodeDeviceCertificate(certificate))) {
+    throw new RelayError('DEVICE_NOT_LISTED', 'device is not in the account device list');
   }
 }

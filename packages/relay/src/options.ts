@@ -43,6 +43,11 @@ export interface RelayLimits {
   readonly maxDevicesPerAccount: number;
   /** A connection whose unsent output exceeds this is dropped (a peer that does not read). */
   readonly maxBufferedBytes: number;
+  /**
+   * Sends issued and not yet answered on the whole relay; beyond, a connection that sends stops
+   * being read until the count falls to half (admission.ts). Nothing is refused.
+   */
+  readonly maxPendingSends: number;
 }
 
 export const DEFAULT_LIMITS: RelayLimits = {
@@ -63,6 +68,7 @@ export const DEFAULT_LIMITS: RelayLimits = {
   maxDeliveryTokensPerAccount: 1000,
   maxDevicesPerAccount: MAX_DEVICES_PER_ACCOUNT,
   maxBufferedBytes: 16 * 1024 * 1024,
+  maxPendingSends: 4096,
 };
 
 export const DEFAULT_WS_PATH = '/pigeon';

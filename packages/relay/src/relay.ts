@@ -32,6 +32,8 @@ import {
   type RelayOptions,
 } from './options.js';
 import { TokenBucket } from './rate-limit.js';
+import { SendAuthCache } from './send-auth-cache.js';
+import { SendAdmission } from './admission.js';
 import { openStore } from './store/open-store.js';
 import type { RelayStore } from './store/types.js';
 import { createProtocolVerifier } from './verifier.js';
@@ -136,7 +138,11 @@ export function createRelay(options: RelayOptions = {}): Relay {
     return store;
   };
 
+  const sendAuth = new SendAuthCache(monotonic);
+  const admission = new SendAdmission(limits.maxPendingSends);
   const context = (): RelayContext => ({
+    sendAuth,
+    admission,
     store: instrumentStore(requireStore(), metrics),
     verifier,
     crypto,

@@ -15,7 +15,7 @@
  *   comes back, and soon after a store failure interrupted a delivery. A lost doorbell therefore
  *   delays a message by at most one sweep interval and never loses it.
  */
-import type { DeviceDirectory, OnlineConnection } from '../context.js';
+import type { DeviceDirectory, OnlineConnection, PushedMessage } from '../context.js';
 import type { RelayMetrics } from '../metrics/relay-metrics.js';
 import type { BusHandlers, ClaimOrigin, RelayBus } from './types.js';
 
@@ -101,10 +101,10 @@ export class ClusterDirectory implements DeviceDirectory, BusHandlers {
     this.bus.unwatch(key);
   }
 
-  notify(key: string): void {
+  notify(key: string, message?: PushedMessage): void {
     const entry = this.entries.get(key);
     if (entry !== undefined) {
-      entry.conn.wake();
+      entry.conn.wake(message);
       return;
     }
     void this.bus.ringDoorbell(key).then((ok) => (ok ? this.metrics.busPublishes : this.metrics.busPublishFailures).inc({ kind: 'doorbell' }));

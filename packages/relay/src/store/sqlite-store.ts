@@ -113,6 +113,8 @@ export function openSqliteStore(options: SqliteStoreOptions = {}): SqliteRelaySt
 }
 
 export class SqliteRelayStore implements RelayStore {
+  /** One writer; flush() resolves each batch in issue order (see RelayStore.resolvesInCommitOrder). */
+  readonly resolvesInCommitOrder = true;
   private closed = false;
   private queue: PendingWrite[] = [];
   private flushScheduled = false;

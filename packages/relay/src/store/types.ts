@@ -119,6 +119,14 @@ export interface RelayStore extends LinkedDeviceStore {
    */
   ping?(): Promise<void>;
 
+  /**
+   * True when enqueue promises of one process resolve in commit order, which is seq order (SQLite:
+   * one writer, group commits resolved in issue order). The relay then pushes a message it just
+   * stored straight to the recipient's connection without re-reading the mailbox. Stores whose
+   * commits can resolve out of order (PostgreSQL pool) leave it unset.
+   */
+  readonly resolvesInCommitOrder?: boolean;
+
   /** Flushes pending writes and releases the store. */
   close(): Promise<void>;
 }
