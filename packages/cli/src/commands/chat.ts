@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline';
 import { isClientError } from '@pigeon/client';
 import type { StoredMessage } from '@pigeon/client';
 import type { Command } from '../command.js';
@@ -6,6 +5,7 @@ import { timeoutMs } from '../command.js';
 import { describeError } from '../errors.js';
 import { keyChangeWarning, messageLine, safeText } from '../format.js';
 import { openInitialized } from '../profile.js';
+import { readChatLines } from '../chat-input.js';
 import { groupChat } from './group-chat.js';
 import { attachChatLife } from './chat-life.js';
 import { UsageError } from '../errors.js';
@@ -89,33 +89,19 @@ Options:
         out.note(`pigeon: ${describeError(err).message}; messages will queue until it is reachable`);
       });
 
-      const rl = createInterface({ input: io.stdin, terminal: false });
-      const done = new Promise<void>((resolve) => {
-        rl.on('close', resolve);
-        void interrupted.then(() => rl.close());
-      });
-      let pending = Promise.resolve();
-      rl.on('line', (line) => {
-        const text = line.trim();
-        if (text === '') return;
-        if (text === '/quit' || text === '/exit') {
-          rl.close();
-          return;
+      const input = readChatLines(io.stdin, interrupted, async (text) => {
+        try {
+          life.sent();
+          const m = await client.send(contact.id, text);
+          out.data({ event: 'sent', ...m });
+          out.line(show(m));
+        } catch (err) {
+          out.note(`pigeon: ${isClientError(err, 'IDENTITY_CHANGED') ? keyChangeWarning(contact) : describeError(err).message}`);
         }
-        pending = pending.then(async () => {
-          try {
-            life.sent();
-            const m = await client.send(contact.id, text);
-            out.data({ event: 'sent', ...m });
-            out.line(show(m));
-          } catch (err) {
-            out.note(`pigeon: ${isClientError(err, 'IDENTITY_CHANGED') ? keyChangeWarning(contact) : describeError(err).message}`);
-          }
-        });
       });
-      await done;
+      await input.closed;
       life.stop();
-      await pending;
+      await input.drained();
       await reading;
       try {
         await client.flush(EXIT_FLUSH_MS);

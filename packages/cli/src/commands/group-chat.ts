@@ -1,10 +1,10 @@
-import { createInterface } from 'node:readline';
 import type { GroupMessage } from '@pigeon/client';
 import type { CommandContext } from '../command.js';
 import { timeoutMs } from '../command.js';
 import { describeError } from '../errors.js';
 import { safeText } from '../format.js';
 import { openInitialized } from '../profile.js';
+import { readChatLines } from '../chat-input.js';
 import { groupMessageLine } from './group.js';
 
 /** Messages of history shown when a group chat opens. */
@@ -42,31 +42,17 @@ export async function groupChat(ctx: CommandContext, groupName: string): Promise
       else if (state === 'offline') out.note('(offline: messages will queue)');
     });
     client.connect({ timeoutMs: wait }).catch((err: unknown) => out.note(`pigeon: ${describeError(err).message}; messages will queue until it is reachable`));
-    const rl = createInterface({ input: io.stdin, terminal: false });
-    const done = new Promise<void>((resolve) => {
-      rl.on('close', resolve);
-      void interrupted.then(() => rl.close());
-    });
-    let pending = Promise.resolve();
-    rl.on('line', (line) => {
-      const text = line.trim();
-      if (text === '') return;
-      if (text === '/quit' || text === '/exit') {
-        rl.close();
-        return;
+    const input = readChatLines(io.stdin, interrupted, async (text) => {
+      try {
+        const m = await client.groups.send(group.id, text);
+        out.data({ event: 'sent', ...m });
+        out.line(groupMessageLine(m, group.name));
+      } catch (err) {
+        out.note(`pigeon: ${describeError(err).message}`);
       }
-      pending = pending.then(async () => {
-        try {
-          const m = await client.groups.send(group.id, text);
-          out.data({ event: 'sent', ...m });
-          out.line(groupMessageLine(m, group.name));
-        } catch (err) {
-          out.note(`pigeon: ${describeError(err).message}`);
-        }
-      });
     });
-    await done;
-    await pending;
+    await input.closed;
+    await input.drained();
     try {
       await client.flush(EXIT_FLUSH_MS);
     } catch {
