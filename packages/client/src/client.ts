@@ -28,6 +28,7 @@ import { keysOf, registerIdentity } from './core/identity.js';
 import { acceptInvite, createInvite } from './core/invites.js';
 import { markRead, sendAttachmentReference, sendText } from './core/messages.js';
 import { pumpOutbox } from './core/outbox.js';
+import { topUpPreKeys } from './core/prekeys.js';
 import { anonConnection, startAuth } from './core/relays.js';
 import { internalsOf } from './core/seam.js';
 import { DeviceManager } from './devices/manager.js';
@@ -448,6 +449,16 @@ export class PigeonClient {
     await auth.waitConnected(options.timeoutMs ?? core.connectTimeoutMs);
   }
 
+  /**
+   * Prekey upkeep now: replaces the signed prekey pair when SIGNED_PREKEY_ROTATE_MS has passed,
+   * forgets replaced ones after RETIRED_PREKEY_KEEP_MS, tops up one-time prekeys. It also runs by
+   * itself on every connect and every PREKEY_CHECK_INTERVAL_MS; needs the relay connection.
+   */
+  maintainPreKeys(): Promise<void> {
+    this.#core.keys();
+    return topUpPreKeys(this.#core);
+  }
+
   /** Resolves when the outbox is empty (every envelope acknowledged by its relay). */
   flush(timeoutMs = this.#core.connectTimeoutMs): Promise<void> {
     const core = this.#core;
@@ -520,6 +531,7 @@ export class PigeonClient {
     core.closed = true;
     if (core.sending.retryTimer) clearTimeout(core.sending.retryTimer);
     if (core.acks.timer) clearTimeout(core.acks.timer);
+    if (core.preKeyTimer) clearInterval(core.preKeyTimer);
     this.life.close();
     core.auth?.stop();
     for (const c of core.anon.values()) c.stop();

@@ -20,6 +20,18 @@ export const CONTENT_ID_BYTES = 16;
 /** One-time prekeys of each kind kept at the relay; we top up when fewer than PREKEY_LOW_WATER remain. */
 export const PREKEY_BATCH = 100;
 export const PREKEY_LOW_WATER = 25;
+/**
+ * The signed prekey and the ML-KEM last-resort prekey are replaced this often (Signal: 2 days), so a
+ * stolen copy of one stops being useful for new sessions soon.
+ */
+export const SIGNED_PREKEY_ROTATE_MS = 2 * 24 * 60 * 60 * 1000;
+/**
+ * A replaced signed/last-resort prekey is kept this long: a session someone started from the old
+ * bundle may still be sitting in our mailbox (the relay keeps mail 30 days) or in their outbox.
+ */
+export const RETIRED_PREKEY_KEEP_MS = 35 * 24 * 60 * 60 * 1000;
+/** How often a long-running client re-checks rotation and the one-time prekey supply. */
+export const PREKEY_CHECK_INTERVAL_MS = 6 * 60 * 60 * 1000;
 
 /** Connection tuning (the transport's defaults; tests shorten them). */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;

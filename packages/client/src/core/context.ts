@@ -96,8 +96,10 @@ export class ClientCore {
   readonly sending: SendingState = { inFlight: new Set(), acceptedSome: new Set(), retryTimer: null };
   /** Relay ids of committed deliveries waiting to be acked, sent in batches on the next tick (acks.ts). */
   readonly acks: AckState = { pending: [], timer: null };
-  /** A prekey top-up is under way (prekeys.ts). */
-  topUpRunning = false;
+  /** The prekey upkeep under way, if any (prekeys.ts). */
+  topUp: Promise<void> | null = null;
+  /** Re-runs the prekey upkeep every PREKEY_CHECK_INTERVAL_MS while the client is open (relays.ts). */
+  preKeyTimer: ReturnType<typeof setInterval> | null = null;
   readonly pigeonIds = new Map<string, string>();
   /** Feature modules that own content types (groups/, devices/, message-life/): asked first on receive. */
   readonly extensions: ExtensionHandler[] = [];

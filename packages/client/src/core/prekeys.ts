@@ -19,8 +19,10 @@ import type { CryptoBackend } from '@pigeon/crypto';
 import type { DeviceKeys, KemPreKeyPair, OneTimePreKeyPair, PreKeyStore, SignedPreKeyPair } from '@pigeon/protocol';
 import { PREKEY_BATCH, PREKEY_LOW_WATER } from '../limits.js';
 import type { ClientStore } from '../store/types.js';
+import type { RelayConnection } from '../transport/relay-connection.js';
 import { errorCode, expectOk } from './checks.js';
 import type { ClientCore } from './context.js';
+import { maintainSignedPreKeys } from './prekey-rotation.js';
 
 /** Next ids to hand out, kept in the state table. */
 export const ONE_TIME_PREKEY_ID_STATE = 'next_one_time_prekey_id';
@@ -63,12 +65,24 @@ export function putInitialPreKeys(store: ClientStore, p: InitialPreKeys): void {
   store.setState(KEM_PREKEY_ID_STATE, String(PREKEY_BATCH + 2));
 }
 
-/** Keeps enough one-time prekeys at the relay; private halves are stored before the upload. */
-export async function topUpPreKeys(core: ClientCore): Promise<void> {
+/**
+ * Prekey upkeep: rotates the signed pair when due (prekey-rotation.ts), then keeps enough one-time
+ * prekeys at the relay; private halves are stored before the upload. Runs on every connect and every
+ * PREKEY_CHECK_INTERVAL_MS.
+ */
+export function topUpPreKeys(core: ClientCore): Promise<void> {
   const conn = core.auth;
-  if (!conn || core.topUpRunning || core.closed) return;
-  core.topUpRunning = true;
+  if (!conn || core.closed) return Promise.resolve();
+  // One upkeep at a time (they share the prekey id counters); a caller arriving meanwhile waits for it.
+  core.topUp ??= upkeep(core, conn).finally(() => {
+    core.topUp = null;
+  });
+  return core.topUp;
+}
+
+async function upkeep(core: ClientCore, conn: RelayConnection): Promise<void> {
   try {
+    await maintainSignedPreKeys(core, conn).catch((err: unknown) => core.log('prekeys.rotation_failed', { code: errorCode(err) }));
     const k = core.keys();
     const status = await conn.request({ type: 'prekey_status' });
     if (status.type !== 'prekey_status_result') return;
@@ -99,8 +113,6 @@ export async function topUpPreKeys(core: ClientCore): Promise<void> {
     core.log('prekeys.topped_up', { oneTime: needOneTime, kem: needKem });
   } catch (err) {
     core.log('prekeys.top_up_failed', { code: errorCode(err) });
-  } finally {
-    core.topUpRunning = false;
   }
 }
 

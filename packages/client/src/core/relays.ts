@@ -3,6 +3,7 @@
  * (register/auth, receives `deliver`, acks, prekey upkeep) and one anonymous connection per relay
  * URL (sealed `send`, `fetch_device_bundles`), so the relay cannot tie a sender to a device.
  */
+import { CLOSE_CODES } from '@pigeon/api';
 import type { ChallengeFrame, RelayFrame } from '@pigeon/api';
 import { fromHex, toHex } from '@pigeon/crypto';
 import { authMessage, decodePreKeyBundle } from '@pigeon/protocol';
@@ -12,6 +13,7 @@ import { asClientError, errorCode, expectOk } from './checks.js';
 import type { ClientCore } from './context.js';
 import { pumpOutbox } from './outbox.js';
 import { topUpPreKeys } from './prekeys.js';
+import { PREKEY_CHECK_INTERVAL_MS } from '../limits.js';
 import { onPush } from './receive.js';
 
 /** Creates and starts the authenticated connection (once; kept up with backoff until close). */
@@ -26,6 +28,10 @@ export function startAuth(core: ClientCore): RelayConnection {
     logger: core.log,
     handshake: (conn, challenge) => authenticate(core, conn, challenge),
     onPush: (frame) => onPush(core, frame),
+    // A removed device is closed as REVOKED, or refused at auth when it connects later: check the signed list.
+    onRefused: ({ closeCode, error }) => {
+      if (closeCode === CLOSE_CODES.REVOKED || (error && errorCode(error) === 'AUTH_FAILED')) core.devices.suspectRevoked();
+    },
     onState: (state) => {
       core.events.emit('connection', state);
       if (state === 'connected') {
@@ -35,6 +41,9 @@ export function startAuth(core: ClientCore): RelayConnection {
     },
   });
   core.auth.start();
+  // A client that stays connected for days still rotates its signed prekey on time.
+  core.preKeyTimer = setInterval(() => void topUpPreKeys(core), PREKEY_CHECK_INTERVAL_MS);
+  (core.preKeyTimer as { unref?: () => void }).unref?.();
   return core.auth;
 }
 
