@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { defaultBackend } from '@pigeon/crypto';
@@ -118,6 +119,23 @@ describe('linked devices', () => {
     await waitUntil(() => alice.client.messages(bob.id).find((m) => m.id === sent.id)?.state === 'delivered', 'delivered on the first device');
   });
 
+  it('an attachment sent from a linked device shows on our other devices, which can download it', async () => {
+    const laptop = devices[0]!;
+    const source = join(root.path, 'photo.bin');
+    const bytes = new Uint8Array(200_000).map((_, i) => (i * 7) & 0xff);
+    writeFileSync(source, bytes);
+    const sent = await laptop.client.sendAttachment(bob.id, source, { caption: 'from the laptop', contentType: 'application/octet-stream' });
+    await laptop.client.flush();
+    await waitUntil(() => alice.client.messages(bob.id).some((m) => m.id === sent.id), 'the first device synced it');
+    const synced = alice.client.messages(bob.id).find((m) => m.id === sent.id)!;
+    assert.equal(synced.direction, 'out');
+    assert.deepEqual(alice.client.attachment(sent.id), laptop.client.attachment(sent.id));
+    const dest = join(root.path, 'photo-on-first-device.bin');
+    await alice.client.downloadAttachment(sent.id, dest);
+    assert.deepEqual(new Uint8Array(readFileSync(dest)), bytes);
+    await waitUntil(() => bob.client.messages(alice.id).some((m) => m.id === sent.id), 'bob got it');
+  });
+
   it('group messages work across devices (a group made before linking, and one made after)', async () => {
     await waitUntil(() => devices.every((d) => d.client.groups.list().some((g) => g.id === groupBefore && g.active)), 'linked devices joined the old group');
     const groupAfter = (await alice.client.groups.create('After linking', [bob.id])).id;
@@ -202,5 +220,38 @@ describe('linked devices', () => {
     assert.ok(!texts(phone.client, bob.id).includes('after the phone was removed'));
     assert.ok(!texts(phone.client, bob.id).includes('laptop after the phone was removed'));
     assert.ok(!groupTexts(phone.client, groupBefore).includes('group after the phone was removed'));
+  });
+
+  it('a removed device learns it was removed, connected or not; the others see the list change', async () => {
+    // The phone was connected when it was removed (the test above): the relay closed it as revoked.
+    const phone = devices[2]!;
+    await waitUntil(() => phone.client.devices.isRevoked(), 'the phone learnt it was removed');
+    assert.equal(alice.client.devices.isRevoked(), false);
+    assert.equal(devices[0]!.client.devices.isRevoked(), false);
+
+    // The tablet is closed when it is removed: it learns when it connects again (the relay refuses its auth).
+    const tablet = devices[1]!;
+    const tabletId = tablet.client.profile().deviceId;
+    await tablet.client.close();
+    let laptopChanges = 0;
+    let aliceChanges = 0;
+    const offs = [devices[0]!.client.devices.on('changed', () => laptopChanges++), alice.client.devices.on('changed', () => aliceChanges++)];
+    await alice.client.devices.remove(tabletId);
+    assert.equal(aliceChanges, 1);
+    await waitUntil(() => laptopChanges === 1, 'the laptop heard of the change');
+    assert.equal((await devices[0]!.client.devices.list()).length, 2);
+    offs.forEach((off) => off());
+
+    const reopened = await openClient(tablet.home);
+    try {
+      assert.equal(reopened.devices.isRevoked(), false, 'it holds the old list until it asks');
+      const revoked = new Promise<void>((resolve) => reopened.devices.on('revoked', () => resolve()));
+      reopened.connect().catch(() => undefined); // auth is refused: the device is gone
+      await revoked;
+      assert.ok(reopened.devices.isRevoked());
+      assert.ok(!(await reopened.devices.list()).some((d) => d.current), 'the list no longer names this device');
+    } finally {
+      await reopened.close();
+    }
   });
 });

@@ -1,6 +1,6 @@
 /**
  * One-to-one messages from the app's side: a text or an attachment reference is sealed for every
- * device of the contact (and, for texts, for our other devices) and stored with its outbox rows
+ * device of the contact and for our other devices (sent-message sync) and stored with its outbox rows
  * in one transaction; markRead marks at once and queues read receipts (MAX_RECEIPT_IDS per receipt).
  */
 import { fromHex, toHex, utf8 } from '@pigeon/crypto';
@@ -78,13 +78,17 @@ export function sendAttachmentReference(core: ClientCore, contactId: string, att
     if (utf8.encode(caption).length > MAX_TEXT_BYTES) throw new ClientError('MESSAGE_TOO_LONG', `caption is longer than ${MAX_TEXT_BYTES} bytes`);
   };
   return sendInQueue(core, contactId, validate, async (contact, id, sentAt) => {
-    const sealed = await sealForContact(core, contact, { type: 'attachment', id, sentAt, attachment, caption }, toHex(id));
+    const content = { type: 'attachment' as const, id, sentAt, attachment, caption };
+    const sealed = await sealForContact(core, contact, content, toHex(id));
+    // Our other devices get the reference too, so they can show and download what we sent.
+    const synced = await sealOwnSync(core, contact.id, content);
     refuseIfKeyChanged(core, contact.id);
     const message = outgoing(id, contact.id, describeAttachment(attachment, caption), sentAt);
     core.store.transaction(() => {
       core.store.insertMessage(message);
       storeReference(core.store, message.id, attachment);
       commitSealed(core, contact.id, sealed);
+      if (synced) commitSealed(core, core.keys().profile.accountId, synced);
     });
     outboxGrew(core);
     return toStored(message);

@@ -35,8 +35,10 @@ import {
   startProvisioning,
 } from '@pigeon/protocol';
 import type { DeviceCertificate, DeviceList } from '@pigeon/protocol';
+import { describeAttachment, storeReference } from '../attachments/messages.js';
 import { decodeContent, encodeContent } from '../content.js';
 import type { Content } from '../content.js';
+import { Emitter } from '../emitter.js';
 import { ClientError } from '../errors.js';
 import type { ClientInternals, ContactCard, ExtensionInput, ExtensionResult } from '../internals.js';
 import { CONTENT_ID_BYTES } from '../limits.js';
@@ -73,6 +75,12 @@ export interface LinkedAccount {
   /** 6 digits: must match what the existing device shows. */
   readonly confirmationCode: string;
   readonly displayName: string;
+}
+
+/** `client.devices.on(...)`: `changed` when our account's device list changed (a device added or removed); `revoked` once this device learnt it was removed. */
+export interface DeviceEvents extends Record<string, unknown> {
+  changed: undefined;
+  revoked: undefined;
 }
 
 /** The new device's side of linking: show `linkCode`, await `account`, compare codes, then `confirm()`. */
@@ -117,10 +125,22 @@ export class DeviceManager {
   /** Decoded lists by account id (hex); null = none held. */
   readonly #lists = new Map<string, DeviceList | null>();
   readonly #ids = new Map<string, { counter: number; ids: Set<string> }>();
+  readonly #events = new Emitter<DeviceEvents>();
+  #checking: Promise<boolean> | null = null;
 
   constructor(internals: ClientInternals, host: DeviceHost) {
     this.#c = internals;
     this.#host = host;
+  }
+
+  /** Listens to `changed` / `revoked`; returns the unsubscribe function. */
+  on<K extends keyof DeviceEvents>(event: K, fn: (value: DeviceEvents[K]) => void): () => void {
+    return this.#events.on(event, fn);
+  }
+
+  private ownListChanged(accountId: string): void {
+    if (!this.#host.isInitialized() || accountId !== this.#c.keys().profile.accountId) return;
+    this.#events.emit('changed', undefined, (err) => this.#c.log('devices.listener_failed', { code: errorCode(err) }));
   }
 
   // ---- the held lists -------------------------------------------------------------------------
@@ -161,6 +181,7 @@ export class DeviceManager {
       if (held && update.list.counter === held.counter) return false;
       this.#c.store.transaction(() => this.storeList(accountId, update.list));
       this.#c.log('devices.list_accepted', { added: update.added.length, removed: update.removed.length });
+      this.ownListChanged(accountId);
       return true;
     } catch (err) {
       this.#c.log('devices.list_refused', { code: errorCode(err) });
@@ -213,6 +234,58 @@ export class DeviceManager {
     return list !== null && list.devices.length > 1;
   }
 
+  // ---- revocation: this device was removed ---------------------------------------------------
+
+  /**
+   * True when the signed list we hold for our own account no longer names this device: the
+   * account-key device removed it (the relay deleted its mailbox; nobody sends to it any more).
+   */
+  isRevoked(): boolean {
+    if (!this.#host.isInitialized()) return false;
+    const k = this.#c.keys();
+    const list = this.heldList(k.profile.accountId);
+    return list !== null && !deviceListIncludes(list, k.device.certificate);
+  }
+
+  /**
+   * Asks the relay for our account's signed list (anonymously, with our delivery token) and
+   * accepts it if newer. A revoked device hears nothing from its other devices (the new list is
+   * not sent to it), so this is how it learns: the relay closing it as revoked or refusing its
+   * auth only prompts the check, the signed list is the proof. Emits `revoked` once.
+   */
+  checkRevoked(): Promise<boolean> {
+    this.#checking ??= this.fetchOwnList().finally(() => {
+      this.#checking = null;
+    });
+    return this.#checking;
+  }
+
+  /** The auth connection was closed as revoked or refused: check (linked devices only; never throws). */
+  suspectRevoked(): void {
+    if (!this.#host.isInitialized() || this.#c.keys().account !== null || this.isRevoked()) return;
+    this.checkRevoked().catch((err: unknown) => this.#c.log('devices.revocation_check_failed', { code: errorCode(err) }));
+  }
+
+  private async fetchOwnList(): Promise<boolean> {
+    const k = this.#c.keys();
+    if (this.isRevoked()) return true;
+    const own = this.#c.ownCard();
+    let reply: RelayFrame;
+    try {
+      reply = await this.#host.anonRequest(k.profile.relayUrl, { type: 'fetch_device_list', accountId: fromHex(k.profile.accountId), deliveryToken: own.deliveryToken });
+    } catch (err) {
+      throw asClientError(err, 'the device list request');
+    }
+    if (reply.type !== 'device_list') throw new ClientError('RELAY_REJECTED', `unexpected ${reply.type} reply to fetch_device_list`);
+    await this.offerList(k.profile.accountId, k.accountKey, reply.deviceList);
+    const revoked = this.isRevoked();
+    if (revoked) {
+      this.#c.log('devices.revoked');
+      this.#events.emit('revoked', undefined, (err) => this.#c.log('devices.listener_failed', { code: errorCode(err) }));
+    }
+    return revoked;
+  }
+
   // ---- linking: the existing device (holds the account key) ------------------------------------
 
   /** Links the device showing `linkCode`: publishes the new signed list, then sends it the account. */
@@ -259,6 +332,7 @@ export class DeviceManager {
       } catch (err) {
         throw asClientError(err, 'the link');
       }
+      this.ownListChanged(k.profile.accountId);
       await this.announceList(created.deviceList);
       return { deviceId: toHex(created.deviceId), pigeonId: k.profile.pigeonId, confirmationCode: created.confirmationCode };
     });
@@ -287,6 +361,7 @@ export class DeviceManager {
         throw asClientError(err, 'the device list');
       }
       this.#c.store.transaction(() => this.storeList(k.profile.accountId, next));
+      this.ownListChanged(k.profile.accountId);
       await this.announceList(next);
     });
     await this.#host.onOwnDevicesChanged();
@@ -488,13 +563,16 @@ export class DeviceManager {
           return ignore;
         }
         const contactId = toHex(payload.to);
-        if (inner.type !== 'text' || !this.#c.store.getContact(contactId)) return ignore;
-        const row = { id: toHex(inner.id), contactId, direction: 'out' as const, text: inner.text, sentAt: inner.sentAt, receivedAt: input.now, state: 'sent' as const, read: true };
+        if ((inner.type !== 'text' && inner.type !== 'attachment') || !this.#c.store.getContact(contactId)) return ignore;
+        const attachment = inner.type === 'attachment' ? inner.attachment : null;
+        const text = inner.type === 'text' ? inner.text : describeAttachment(inner.attachment, inner.caption);
+        const row = { id: toHex(inner.id), contactId, direction: 'out' as const, text, sentAt: inner.sentAt, receivedAt: input.now, state: 'sent' as const, read: true };
         let inserted = false;
         return {
           commit: () => {
             if (this.#c.store.getMessage(row.id)) return;
             this.#c.store.insertMessage(row);
+            if (attachment) storeReference(this.#c.store, row.id, attachment);
             inserted = true;
           },
           after: async () => {
