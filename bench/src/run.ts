@@ -1,11 +1,12 @@
 /**
  * Benchmark entry. `node bench/dist/src/run.js [protocol|delivery]... [--seconds=3] [--repeats=3]
  * [--warmup=1] [--only=libsignal,pigeon] [--kinds=setup,oneWay,pingPong] [--devices=100,1000] [--step-seconds=3]
- * [--durability=full|normal] [--profile-relay=DIR]`.
- * Without a benchmark name it runs protocol, then delivery.
+ * [--durability=full|normal] [--profile-relay=DIR]`; `groups [--sizes=100,1000] [--messages=5] [--real=3]`.
+ * Without a benchmark name it runs protocol, then delivery (groups runs only when named).
  */
 import { DEFAULT_PROTOCOL_OPTIONS, runProtocolBenchmark } from './protocol/run-protocol.js';
 import { DEFAULT_DELIVERY_OPTIONS, runDeliveryBenchmark } from './delivery/run-delivery.js';
+import { DEFAULT_GROUP_OPTIONS, runGroupBenchmark } from './groups/run-groups.js';
 
 function parseArgs(argv: readonly string[]): { names: string[]; flags: Map<string, string> } {
   const names: string[] = [];
@@ -50,8 +51,14 @@ async function main(): Promise<void> {
         durability: flags.get('durability') === 'normal' ? 'normal' : 'full',
         ...(flags.has('profile-relay') ? { relayProfileDir: flags.get('profile-relay')! } : {}),
       });
+    } else if (name === 'groups') {
+      await runGroupBenchmark({
+        sizes: (list(flags, 'sizes') ?? DEFAULT_GROUP_OPTIONS.sizes.map(String)).map(Number),
+        messages: num(flags, 'messages', DEFAULT_GROUP_OPTIONS.messages),
+        real: num(flags, 'real', DEFAULT_GROUP_OPTIONS.real),
+      });
     } else {
-      throw new Error(`unknown benchmark "${name}" (protocol, delivery)`);
+      throw new Error(`unknown benchmark "${name}" (protocol, delivery, groups)`);
     }
   }
 }

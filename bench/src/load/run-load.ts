@@ -333,6 +333,13 @@ async function storeTotals(sys: RunningSystem): Promise<StoreTotals> {
   for (const base of sys.adminUrls?.() ?? []) {
     try {
       const text = await (await fetch(new URL('/metrics', base))).text();
+      // Group-commit batches (PostgreSQL) as pseudo-operations: sum = operations carried, count = batches.
+      for (const m of text.matchAll(/^pigeon_relay_store_batch(es|_items)_total\{kind="([^"]+)"\} ([0-9.eE+-]+)$/gm)) {
+        const e = sums.get(`batch:${m[2]!}`) ?? { sum: 0, count: 0 };
+        if (m[1] === 'es') e.count += Number(m[3]);
+        else e.sum += Number(m[3]);
+        sums.set(`batch:${m[2]!}`, e);
+      }
       for (const m of text.matchAll(/^pigeon_relay_store_operation_seconds_(sum|count)\{[^}]*="([^"]+)"[^}]*\} ([0-9.eE+-]+)$/gm)) {
         const e = sums.get(m[2]!) ?? { sum: 0, count: 0 };
         if (m[1] === 'sum') e.sum += Number(m[3]);
@@ -354,7 +361,7 @@ function storeLatency(before: StoreTotals, after: StoreTotals): string {
       return [op, e.sum - b.sum, e.count - b.count] as const;
     })
     .filter(([, , count]) => count > 0)
-    .map(([op, sum, count]) => `${op} ${((sum / count) * 1000).toFixed(2)} ms (${count})`)
+    .map(([op, sum, count]) => (op.startsWith('batch:') ? `${op} ${(sum / count).toFixed(1)} per batch (${count} batches)` : `${op} ${((sum / count) * 1000).toFixed(2)} ms (${count})`))
     .join(', ');
 }
 

@@ -15,7 +15,8 @@ import { pidsByName } from './proc-stats.js';
 import { EJABBERD_PORT, startEjabberd } from './ejabberd.js';
 
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
-const RELAY_BIN = join(REPO, 'packages/relay/dist/src/bin.js');
+/** PIGEON_BENCH_RELAY_BIN runs another build of the relay (an A/B comparison in the same conditions). */
+const RELAY_BIN = process.env['PIGEON_BENCH_RELAY_BIN'] ?? join(REPO, 'packages/relay/dist/src/bin.js');
 const FORWARDER_BIN = fileURLToPath(new URL('./bare-forwarder.js', import.meta.url));
 export const POSTGRES_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432';
 export const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -32,6 +33,12 @@ const RELAY_LIMIT_FLAGS = [
   '--limit', 'addressFramesPerSecond=10000000',
   '--limit', 'addressFrameBurst=10000000',
 ];
+
+/**
+ * Extra Node.js flags for the relay processes, e.g. PIGEON_BENCH_RELAY_NODE_FLAGS="--cpu-prof
+ * --cpu-prof-dir=/tmp/prof" to profile a node under load (CPU profiles are written at SIGTERM).
+ */
+const RELAY_NODE_FLAGS = (process.env['PIGEON_BENCH_RELAY_NODE_FLAGS'] ?? '').split(/\s+/).filter((f) => f !== '');
 
 export interface RunningSystem {
   readonly label: string;
@@ -51,7 +58,7 @@ export interface RunningSystem {
 
 export async function startPigeonSqlite(): Promise<RunningSystem> {
   const dir = mkdtempSync(join(tmpdir(), 'pigeon-bench-sqlite-'));
-  const node = await spawnServer([RELAY_BIN, '--port', '0', '--data', dir, '--quiet', '--admin-port', '0', ...RELAY_LIMIT_FLAGS], 'relay (sqlite)');
+  const node = await spawnServer([...RELAY_NODE_FLAGS, RELAY_BIN, '--port', '0', '--data', dir, '--quiet', '--admin-port', '0', ...RELAY_LIMIT_FLAGS], 'relay (sqlite)');
   return {
     label: 'a',
     servers: [{ kind: 'pigeon', url: node.url }],
@@ -99,7 +106,7 @@ export async function startPigeonCluster(nodes: number): Promise<RunningSystem> 
   const servers: ServerTarget[] = [];
   const start = async (index: number): Promise<void> => {
     const node = await spawnServer(
-      [RELAY_BIN, '--port', '0', '--store', store, '--bus', REDIS_URL, '--bus-prefix', prefix, '--node-id', `bench${index}`, '--quiet', '--admin-port', '0', ...RELAY_LIMIT_FLAGS],
+      [...RELAY_NODE_FLAGS, RELAY_BIN, '--port', '0', '--store', store, '--bus', REDIS_URL, '--bus-prefix', prefix, '--node-id', `bench${index}`, '--quiet', '--admin-port', '0', ...RELAY_LIMIT_FLAGS],
       `relay node ${index}`,
     );
     running.push(node);

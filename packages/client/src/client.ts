@@ -19,6 +19,8 @@
 import { fromHex } from '@pigeon/crypto';
 import type { CryptoBackend } from '@pigeon/crypto';
 import { computeSafetyNumber, formatSafetyNumber } from '@pigeon/protocol';
+import { downloadBytesForMessage, uploadBlobForMessage, type DownloadAttachmentBytesOptions, type SendAttachmentBlobOptions } from './attachments/client-transfer.js';
+import type { BlobLike } from './attachments/memory-transfer.js';
 import { infoOf, loadReference } from './attachments/messages.js';
 import type { AttachmentInfo, AttachmentReference } from './attachments/reference.js';
 import { checkName, expectOk } from './core/checks.js';
@@ -141,6 +143,8 @@ export class PigeonClient {
         const identity = { ...k.identity, deliveryToken: token };
         core.store.putIdentity(identity);
         core.identity = { ...k, identity };
+        // Group newcomers may get an older card of us from their admin: from now on we send ours (groups/manager.ts).
+        this.groups.noteOwnTokenChanged();
       },
       deliveryReceiptsOn: () => core.receiptSettings().deliveryReceipts,
       keyChangePending: (contactId) => core.keyChangePending(contactId),
@@ -405,7 +409,28 @@ export class PigeonClient {
     return this.#core.store.countOutbox();
   }
 
-  // ---- attachments (docs/attachments.md; the file transfer itself is in the Node entry) --------
+  // ---- attachments (docs/attachments.md; file-based transfer is in the Node entry) -----------
+
+  /**
+   * Encrypts a Blob/File (anything with `size` and `slice().arrayBuffer()`) with a fresh key,
+   * uploads it to our relay's blob store over fetch (resuming after dropped connections) and
+   * sends the reference to every device of the contact. Works in browsers and in Node.
+   */
+  async sendAttachmentBlob(contact: string, blob: BlobLike, options: SendAttachmentBlobOptions = {}): Promise<StoredMessage> {
+    const target = this.findContact(contact);
+    if (target.keyChanged) throw new ClientError('IDENTITY_CHANGED', "this contact's keys changed; acknowledge the change before sending");
+    const { reference } = await uploadBlobForMessage(this.attachmentUploader(), blob, options);
+    return this.sendAttachmentReference(target.id, reference, options.caption ?? '');
+  }
+
+  /**
+   * Downloads, verifies and decrypts a message's attachment into memory over fetch (ranged GETs,
+   * resumed after dropped connections). ATTACHMENT_TOO_LARGE above `maxBytes` (default 256 MiB),
+   * ATTACHMENT_TAMPERED if anything fails to verify, UNKNOWN_MESSAGE without an attachment.
+   */
+  downloadAttachmentBytes(messageId: string, options: DownloadAttachmentBytesOptions = {}): Promise<Uint8Array<ArrayBuffer>> {
+    return downloadBytesForMessage(this.#core.crypto, this.attachmentReference(messageId), options);
+  }
 
   /** Name, type and size of a message's attachment; undefined when it has none. */
   attachment(messageId: string): AttachmentInfo | undefined {

@@ -55,6 +55,13 @@ export interface ClientInternals {
   isListed(accountId: string, certificate: DeviceCertificate): boolean;
   /** Outbox envelopes still waiting for the relay (for one content id). */
   countOutbox(messageId: string): number;
+  /**
+   * Calls `fn` when the last outbox envelope of a content id that is not a one-to-one message
+   * settled (`accepted`: the relay took at least one copy). Runs outside the serial queue.
+   */
+  onSettled(fn: (messageId: string, accepted: boolean) => void): void;
+  /** The receipt switches (client.setReceiptSettings), read without the open/closed guard. */
+  receiptSettings(): { readonly deliveryReceipts: boolean; readonly readReceipts: boolean };
 }
 
 export interface ExtensionInput {

@@ -2,64 +2,14 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { MemoryGroupStore, SqliteGroupStore, openSqliteStore } from '../src/index.node.js';
-import type { GroupStore } from '../src/index.node.js';
+import { groupStoreConformance } from './group-store-conformance.js';
 import { tempDir } from './helpers.js';
 
 const dir = tempDir('group-store');
 after(() => dir.remove());
 
-function conformance(name: string, make: () => { store: GroupStore; close(): void }): void {
-  describe(`GroupStore conformance: ${name}`, () => {
-    it('keeps groups, sender keys, messages and held payloads', () => {
-      const { store, close } = make();
-      try {
-        store.putGroup({ id: 'g1', state: new Uint8Array([1]), ownKey: null, inviteSecret: null, active: true, createdAt: 2 });
-        store.putGroup({ id: 'g0', state: new Uint8Array([2]), ownKey: new Uint8Array([3]), inviteSecret: 'ab', active: false, createdAt: 1 });
-        assert.deepEqual(store.listGroups().map((g) => g.id), ['g0', 'g1']);
-        store.putGroup({ ...store.getGroup('g1')!, active: false, ownKey: new Uint8Array([9]) });
-        assert.deepEqual(store.getGroup('g1')!.ownKey, new Uint8Array([9]));
-        assert.equal(store.getGroup('g1')!.active, false);
-        assert.equal(store.getGroup('nope'), undefined);
-
-        store.putSenderKey('g1', 'd1', 'k1', new Uint8Array([4]));
-        store.putSenderKey('g1', 'd1', 'k1', new Uint8Array([5]));
-        store.putSenderKey('g0', 'd1', 'k1', new Uint8Array([6]));
-        assert.deepEqual(store.getSenderKey('g1', 'd1', 'k1'), new Uint8Array([5]));
-        store.deleteSenderKeys('g1');
-        assert.equal(store.getSenderKey('g1', 'd1', 'k1'), undefined);
-        assert.deepEqual(store.getSenderKey('g0', 'd1', 'k1'), new Uint8Array([6]));
-
-        const m = { id: 'm1', groupId: 'g1', senderId: 's', direction: 'in' as const, text: 'a', sentAt: 5, receivedAt: 6, state: 'delivered' as const, read: false };
-        assert.equal(store.insertMessage(m), true);
-        assert.equal(store.insertMessage({ ...m, text: 'dup' }), false, 'a second copy is refused');
-        store.insertMessage({ ...m, id: 'm0', sentAt: 1 });
-        store.insertMessage({ ...m, id: 'm2', sentAt: 9, direction: 'out', read: true, state: 'queued' });
-        assert.deepEqual(store.listMessages('g1').map((x) => x.id), ['m0', 'm1', 'm2']);
-        assert.deepEqual(store.listMessages('g1', 2).map((x) => x.id), ['m1', 'm2']);
-        assert.deepEqual(store.listUnread().map((x) => x.id), ['m0', 'm1']);
-        store.markRead(['m1']);
-        assert.deepEqual(store.listUnread().map((x) => x.id), ['m0']);
-        store.setMessageState('m2', 'sent');
-        assert.equal(store.getMessage('m2')!.state, 'sent');
-        assert.equal(store.getMessage('m1')!.text, 'a');
-
-        store.hold({ groupId: 'g1', sender: new Uint8Array([1]), payload: new Uint8Array([2]), at: 3 });
-        store.hold({ groupId: 'g1', sender: new Uint8Array([4]), payload: new Uint8Array([5]), at: 6 });
-        const held = store.listHeld('g1');
-        assert.equal(store.countHeld('g1'), 2);
-        assert.deepEqual(held.map((h) => h.at), [3, 6]);
-        store.deleteHeld(held[0]!.seq);
-        assert.deepEqual(store.listHeld('g1').map((h) => [...h.payload]), [[5]]);
-        assert.equal(store.countHeld('g0'), 0);
-      } finally {
-        close();
-      }
-    });
-  });
-}
-
-conformance('memory', () => ({ store: new MemoryGroupStore(), close: () => undefined }));
-conformance('sqlite', () => {
+groupStoreConformance('memory', () => ({ store: new MemoryGroupStore(), close: () => undefined }));
+groupStoreConformance('sqlite', () => {
   const s = openSqliteStore(join(dir.path, `conf-${Math.random()}.db`));
   return { store: new SqliteGroupStore(s.db), close: () => s.close() };
 });
@@ -82,5 +32,32 @@ describe('migration 4 (groups)', () => {
     groups.putGroup({ id: 'g', state: new Uint8Array([1]), ownKey: null, inviteSecret: null, active: true, createdAt: 1 });
     assert.equal(groups.listGroups().length, 1);
     v4.close();
+  });
+});
+
+describe('migration 6 (group receipts and sent copies)', () => {
+  it('keeps groups, messages and message-life data written by schema 5 and adds receipts and sent copies', () => {
+    const path = join(dir.path, 'migrate-6.db');
+    const v5 = openSqliteStore(path, { schemaVersion: 5 });
+    const g5 = new SqliteGroupStore(v5.db);
+    g5.putGroup({ id: 'g', state: new Uint8Array([1]), ownKey: new Uint8Array([2]), inviteSecret: null, active: true, createdAt: 1 });
+    g5.insertMessage({ id: 'm1', groupId: 'g', senderId: 'me', direction: 'out', text: 'hi all', sentAt: 5, receivedAt: null, state: 'sent', read: true });
+    v5.putBlock({ contactId: 'c9', at: 3, reported: false, note: '' });
+    assert.throws(() => g5.listReceipts('m1'), 'no group_receipts table in schema 5');
+    v5.close();
+
+    const v6 = openSqliteStore(path, { schemaVersion: 6 });
+    assert.equal(v6.db.pragma('user_version', { simple: true }), 6);
+    const g6 = new SqliteGroupStore(v6.db);
+    assert.deepEqual(g6.getGroup('g')!.ownKey, new Uint8Array([2]));
+    assert.equal(g6.getMessage('m1')!.state, 'sent');
+    assert.equal(v6.listBlocks().length, 1);
+    assert.deepEqual(g6.listReceipts('m1'), [], 'old messages have no receipts');
+    assert.deepEqual(g6.listSent('m1'), []);
+    g6.putReceipt({ messageId: 'm1', memberId: 'b', state: 'read', at: 9 });
+    g6.putSent({ groupId: 'g', messageId: 'm1', distributionId: 'd', iteration: 0, epoch: 2 });
+    assert.equal(g6.countReceipts('m1', 'read'), 1);
+    assert.equal(g6.findSent('g', 'd', 0)!.epoch, 2);
+    v6.close();
   });
 });

@@ -101,7 +101,8 @@ describe('groups between clients', () => {
     await alice.client.flush();
     const mine = alice.client.groups.messages(groupId).find((m) => m.text === 'hello hikers')!;
     assert.equal(mine.direction, 'out');
-    assert.equal(mine.state, 'sent');
+    // With the relay's ack it is at least 'sent'; members' delivery receipts may already have moved it on (group-receipts.test.ts).
+    assert.ok(['sent', 'delivered'].includes(mine.state), mine.state);
   });
 
   it('refuses changes from non-admins and bad arguments with typed errors', async () => {

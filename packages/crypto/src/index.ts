@@ -12,6 +12,7 @@ export * from './bytes.js';
 export { createNobleBackend } from './backend-noble.js';
 export { createWebCryptoBackend } from './backend-webcrypto.js';
 export { HKDF_MAX_BLOCKS, MAX_RANDOM_BYTES } from './checks.js';
+export { createSha256, type IncrementalHash } from './incremental-hash.js';
 
 /**
  * The best backend of a browser-like runtime: WebCrypto when `crypto.subtle` works (checked with a

@@ -447,8 +447,10 @@ export class Connection implements OnlineConnection {
         this.ctx.metrics.acks.inc(undefined, frame.messageIds.length);
         for (const id of frame.messageIds) this.inFlight.delete(deviceKey(id));
         this.send({ type: 'ok', id: frame.id });
-        // Caught up: nothing unsent waits in the store, new mail arrives by wake(message).
-        if (!this.caughtUp || this.pumping || !this.ctx.store.resolvesInCommitOrder) void this.pump();
+        // Caught up: nothing unsent waits in the store after the cursor, and new mail wakes this
+        // connection after its commit (a local wake or a doorbell; a lost doorbell is swept), so
+        // the ack needs no read. This holds for every store: seq order is commit order per mailbox.
+        if (!this.caughtUp || this.pumping) void this.pump();
       },
       (e: unknown) => this.fail(frame.id, e),
     );

@@ -3,6 +3,7 @@ export const RELAY_SERVER_ERROR_CODES = [
   'BAD_OPTION', // an option or command-line flag is invalid
   'SCHEMA_TOO_NEW', // the database was written by a newer relay
   'STORE_CLOSED', // a store call after close()
+  'STORE_FAILED', // the database did not complete a batched operation (nothing of it committed); safe to retry
   'BAD_STATE', // start() twice, or the relay was stopped
 ] as const;
 export type RelayServerErrorCode = (typeof RELAY_SERVER_ERROR_CODES)[number];

@@ -130,6 +130,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
     },
     busUp: () => (bus?.status().up ? 1 : 0),
     queueDepthSample: () => queueDepth?.value ?? { messages: 0, maxMessages: 0, devices: 0 },
+    storeBatches: () => store?.batchStats?.(),
   });
   let devices: ClusterDirectory | undefined;
 

@@ -30,9 +30,13 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-/** What the app may load: itself, WebSockets to this origin, QR codes as data: images. */
-const CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+/**
+ * What the app may load: itself, WebSockets to this origin, QR codes as data: images, and
+ * decrypted attachment images as blob: object URLs (the page creates them itself). Blob HTTP
+ * (uploads, ranged downloads) is same-origin fetch under 'self': the relay serves the app.
+ */
+export const APP_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
   "connect-src 'self' ws: wss:; worker-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 export interface StaticAppOptions {
@@ -116,7 +120,7 @@ export function createStaticApp(options: StaticAppOptions): StaticApp {
         'content-type': TYPES[extname(name)] ?? 'application/octet-stream',
         'content-length': String(body.length),
         'cache-control': revalidate ? 'no-cache' : 'public, max-age=31536000, immutable',
-        'content-security-policy': CSP,
+        'content-security-policy': APP_CSP,
         'x-content-type-options': 'nosniff',
         'referrer-policy': 'no-referrer',
       });

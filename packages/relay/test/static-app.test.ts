@@ -52,6 +52,22 @@ describe('relay: serving the web app', () => {
     assert.deepEqual(JSON.parse(config.body), { wsPath: '/ws-x' });
   });
 
+  it('CSP: decrypted images may be blob: URLs; scripts, connections and everything else stay same-origin', async () => {
+    const index = await get(`${base}/s3cret-path/`);
+    const directives = new Map(
+      String(index.headers['content-security-policy'])
+        .split(';')
+        .map((d) => d.trim().split(/\s+/))
+        .map(([name, ...values]) => [name!, values.join(' ')] as const),
+    );
+    assert.equal(directives.get('img-src'), "'self' data: blob:");
+    assert.equal(directives.get('default-src'), "'self'");
+    assert.equal(directives.get('script-src'), "'self'");
+    assert.equal(directives.get('connect-src'), "'self' ws: wss:");
+    assert.equal(directives.get('frame-ancestors'), "'none'");
+    assert.equal(directives.has('media-src'), false); // falls back to default-src 'self'
+  });
+
   it('redirects the bare path and keeps the cover site everywhere else', async () => {
     const bare = await get(`${base}/s3cret-path`);
     assert.equal(bare.status, 301);

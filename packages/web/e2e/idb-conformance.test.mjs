@@ -66,5 +66,6 @@ describe('IndexedDB store conformance in Chromium', () => {
     // 15 conformance cases today plus the shim self-check and the round trip; fewer means the suite did not register.
     assert.ok(result.passed.length >= 17, JSON.stringify(result.passed));
     assert.ok(result.passed.some((n) => n.includes('safety events')));
+    assert.ok(result.passed.some((n) => n.includes('GroupStore conformance')), 'the group store suite ran too');
   });
 });

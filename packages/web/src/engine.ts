@@ -6,6 +6,7 @@ import { PigeonClient } from '@pigeon/client';
 import { selectBrowserBackend } from '@pigeon/crypto';
 import { loadConfig } from './config.js';
 import { browserSockets } from './socket.dom.js';
+import { IdbGroupStore } from './store/idb-group-store.js';
 import { openIdbStore } from './store/idb-store.js';
 import type { IdbClientStore } from './store/idb-store.js';
 
@@ -25,6 +26,8 @@ export async function startEngine(): Promise<Engine> {
   window.addEventListener('offline', () => sockets.dropAll());
   const client = await PigeonClient.create({
     store,
+    // Groups share the profile's mirror and transactions (a change commits with its session record).
+    groupStore: new IdbGroupStore(store),
     crypto,
     socketFactory: sockets.factory,
     connection: { reconnectMaxMs: BROWSER_RECONNECT_MAX_MS },

@@ -35,6 +35,7 @@ const lifeDefaults: Partial<PigeonClient> = {
   on: (() => noop) as PigeonClient['on'],
   profile: () => ({ pigeonId: 'p', displayName: 'Me', relayUrl: 'ws://r', accountId: 'me', deviceId: 'd' }),
   sendTyping: async () => false,
+  attachment: () => undefined,
 };
 
 describe('message states', () => {
@@ -90,7 +91,9 @@ describe('settings: receipts', () => {
   it('shows both toggles and saves each change through the SDK', () => {
     let current: ReceiptSettings = { deliveryReceipts: true, readReceipts: true };
     const setReceiptSettings = vi.fn((patch: Partial<ReceiptSettings>) => (current = { ...current, ...patch }));
-    const client = { receiptSettings: () => current, setReceiptSettings } as unknown as PigeonClient;
+    // Settings also lists the account's devices (DevicesPanel): none needed here.
+    const devices = { list: async () => [], on: () => noop };
+    const client = { receiptSettings: () => current, setReceiptSettings, devices } as unknown as PigeonClient;
     const profile = { pigeonId: 'P', displayName: 'Ann', relayUrl: 'ws://r', accountId: 'a', deviceId: 'd' };
     const prefs = { locale: 'en', theme: 'system', onLocale: noop, onTheme: noop } as never;
     const el = mount(<SettingsPanel client={client} profile={profile} relayUrl="ws://r" prefs={prefs} onBack={noop} />);

@@ -59,7 +59,7 @@ describe('IndexedDB store persistence', () => {
     s.putSession('d1', 'c1', b(0xee, 0xef, 0xf0));
     await s.whenPersisted();
     s.close();
-    expect(Object.keys(SECRET_FIELDS)).toEqual(['identity', 'prekey', 'session']);
+    expect(Object.keys(SECRET_FIELDS)).toEqual(['identity', 'prekey', 'session', 'group', 'gkey', 'gheld']);
     const db = await openDatabase(indexedDB, name);
     const tx = db.transaction([ROWS, META], 'readonly');
     const raw = await requestResult(tx.objectStore(ROWS).getAll());

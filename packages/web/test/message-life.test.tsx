@@ -109,6 +109,7 @@ describe('chat view with message life', () => {
       on: () => noop,
       profile: () => ({ accountId: 'me' }),
       sendTyping: vi.fn(async () => true),
+      attachment: () => undefined,
       reply,
       setDisappearingTimer,
     } as unknown as PigeonClient;

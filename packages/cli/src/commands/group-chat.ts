@@ -21,7 +21,7 @@ export async function groupChat(ctx: CommandContext, groupName: string): Promise
     out.line(`Group ${safeText(group.name)} (${group.members.length} members). /quit to leave.`);
     const history = client.groups.messages(group.id, { limit: GROUP_CHAT_HISTORY });
     for (const m of history) out.line(groupMessageLine(m, group.name));
-    client.groups.markRead(history.filter((m) => !m.read).map((m) => m.id));
+    await client.groups.markRead(history.filter((m) => !m.read).map((m) => m.id));
     client.groups.on('message', (m: GroupMessage) => {
       out.data({ event: 'message', ...m });
       if (m.groupId !== group.id) {
@@ -29,7 +29,8 @@ export async function groupChat(ctx: CommandContext, groupName: string): Promise
         return;
       }
       out.line(groupMessageLine(m, group.name));
-      client.groups.markRead([m.id]);
+      // Read receipts go out in the background; a failure is logged by the SDK.
+      void client.groups.markRead([m.id]).catch(() => undefined);
     });
     client.groups.on('group', (e) => {
       if (e.group.id !== group.id) return;

@@ -54,7 +54,7 @@ Options:
       for (const m of unread) out.line(messageLine(m, contacts.get(m.contactId)?.name ?? 'unknown'));
       for (const m of groupUnread) out.line(groupMessageLine(m, groupNames.get(m.groupId) ?? 'group'));
       if (requests.length > 0) out.line(`${requests.length} message request(s) from people who are not your contacts: pigeon requests`);
-      client.groups.markRead(groupUnread.map((m) => m.id));
+      await client.groups.markRead(groupUnread.map((m) => m.id));
       await client.markRead(unread.map((m) => m.id));
       await client.flush(RECEIPT_FLUSH_MS).catch(() => undefined);
       return 0;

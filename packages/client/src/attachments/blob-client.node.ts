@@ -1,20 +1,21 @@
 /**
- * HTTP client of the relay's blob endpoints (docs/relay-api.md, "Blobs") on node:http(s).
+ * HTTP client of the relay's blob endpoints (docs/relay-api.md, "Blobs") on node:http(s), with
+ * streamed request bodies (a PATCH segment is encrypted as it is sent, never buffered whole).
  * Refusals come back as BlobError (its code from the reply); anything else (reset, timeout,
- * refused connection) is a transport error the drivers retry.
+ * refused connection) is a transport error the drivers retry. The fetch-based one for browsers
+ * is fetch-blob-client.ts; both implement BlobTransport.
  */
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { BLOB_HEADERS, BlobError, isBlobErrorCode, type CreateUploadReply, type FinalizeReply } from '@pigeon/api';
+import { contentRangeMatches, TransportError, type BlobTransport, type CreatedUpload } from './blob-transport.js';
+
+export { TransportError, relayDateOf, type CreatedUpload } from './blob-transport.js';
 
 /** A connection that moves no byte for this long is dropped (and the transfer resumed). */
 export const BLOB_IDLE_TIMEOUT_MS = 30_000;
 /** Largest JSON reply read into memory. */
 const MAX_REPLY_BYTES = 64 * 1024;
-
-export class TransportError extends Error {
-  override readonly name = 'TransportError';
-}
 
 /** Resolves on 'drain' or 'close', whichever comes first, removing both listeners. */
 function drainOrClose(req: { once(e: string, f: () => void): unknown; off(e: string, f: () => void): unknown }): Promise<void> {
@@ -104,18 +105,7 @@ async function json<T>(res: IncomingMessage): Promise<T> {
   }
 }
 
-export interface CreatedUpload extends CreateUploadReply {
-  readonly uploadUrl: string;
-  readonly downloadUrl: string;
-}
-
-/** A refused create carries the relay's clock (its Date header), so a skewed client can retry. */
-export function relayDateOf(err: unknown): number | null {
-  const value = (err as { relayDate?: unknown } | null)?.relayDate;
-  return typeof value === 'number' ? value : null;
-}
-
-export class BlobHttpClient {
+export class BlobHttpClient implements BlobTransport {
   constructor(
     /** e.g. http://127.0.0.1:7878/pigeon/blobs */
     readonly baseUrl: string,
@@ -184,6 +174,10 @@ export class BlobHttpClient {
     if (res.statusCode !== 204) await refusal(res);
     res.resume();
   }
+
+  getRange(url: string, from: number, to: number): Promise<IncomingMessage> {
+    return getRange(url, from, to, this.idleTimeoutMs);
+  }
 }
 
 /**
@@ -193,8 +187,7 @@ export class BlobHttpClient {
 export async function getRange(url: string, from: number, to: number, idleMs = BLOB_IDLE_TIMEOUT_MS): Promise<IncomingMessage> {
   const { res } = await send(new URL(url), 'GET', { range: `bytes=${from}-${to - 1}` }, null, idleMs);
   if (res.statusCode !== 206) await refusal(res);
-  const match = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(res.headers['content-range'] ?? '');
-  if (match === null || Number(match[1]) !== from || Number(match[2]) !== to - 1) {
+  if (!contentRangeMatches(res.headers['content-range'], from, to)) {
     res.destroy();
     throw new TransportError('unexpected content-range');
   }

@@ -8,6 +8,7 @@ import { downloadAttachmentFile } from './download.node.js';
 import { blobBaseUrlFor } from './messages.js';
 import type { AttachmentReference } from './reference.js';
 import type { TransferOptions } from './transfer.js';
+import type { Uploader } from './client-transfer.js';
 import { uploadAttachmentFile, type UploadResult } from './upload.node.js';
 
 export interface SendAttachmentOptions extends TransferOptions {
@@ -25,12 +26,7 @@ export interface DownloadAttachmentOptions extends TransferOptions {
   readonly rangeBytes?: number;
 }
 
-export interface Uploader {
-  readonly crypto: CryptoBackend;
-  readonly relayUrl: string;
-  readonly deviceId: Uint8Array;
-  sign(message: Uint8Array): Promise<Uint8Array>;
-}
+export type { Uploader } from './client-transfer.js';
 
 export function uploadForMessage(uploader: Uploader, filePath: string, options: SendAttachmentOptions): Promise<UploadResult> {
   return uploadAttachmentFile({

@@ -6,3 +6,19 @@ export { blobBytes, BlobDecryptor, type RandomAccessSource, type IncrementalHash
 export { describeAttachment, blobBaseUrlFor, formatBytes } from './messages.js';
 export type { TransferOptions, TransferProgress } from './transfer.js';
 export { contentTypeFor } from './content-type.js';
+export { TransportError, type BlobTransport, type CreatedUpload } from './blob-transport.js';
+export { uploadBlob, UPLOAD_SEGMENT_BYTES, type UploadBlobOptions, type UploadResult, type UploadSigner } from './upload.js';
+export { downloadBlob, DOWNLOAD_RANGE_BYTES, type DownloadBlobOptions } from './download.js';
+export { FetchBlobClient, FETCH_IDLE_TIMEOUT_MS, MIN_UPLOAD_BYTES_PER_SECOND, type FetchBlobClientOptions } from './fetch-blob-client.js';
+export {
+  uploadAttachmentBlob,
+  downloadAttachmentToMemory,
+  blobSource,
+  MAX_IN_MEMORY_DOWNLOAD_BYTES,
+  FETCH_UPLOAD_SEGMENT_BYTES,
+  FETCH_DOWNLOAD_RANGE_BYTES,
+  type BlobLike,
+  type BlobUploadOptions,
+  type MemoryDownloadOptions,
+} from './memory-transfer.js';
+export type { SendAttachmentBlobOptions, DownloadAttachmentBytesOptions } from './client-transfer.js';

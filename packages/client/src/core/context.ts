@@ -103,6 +103,8 @@ export class ClientCore {
   readonly pigeonIds = new Map<string, string>();
   /** Feature modules that own content types (groups/, devices/, message-life/): asked first on receive. */
   readonly extensions: ExtensionHandler[] = [];
+  /** Told when every envelope of a content id that is not a one-to-one message has settled (groups/). */
+  readonly settledListeners: ((messageId: string, accepted: boolean) => void)[] = [];
   /** Wired by PigeonClient's constructor right after the core exists (they need its internals). */
   devices!: DeviceManager;
   life!: MessageLife;

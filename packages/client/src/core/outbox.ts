@@ -74,21 +74,37 @@ function onSendSettled(core: ClientCore, row: OutboxRow, err: unknown): void {
   }
   if (permanent) core.log('outbox.rejected', { code: errorCode(err) });
   let changed: MessageRow | undefined;
+  let settledElsewhere: { messageId: string; accepted: boolean } | undefined;
   core.store.transaction(() => {
     core.store.deleteOutbox(row.relayMessageId);
     if (row.messageId === null) return;
     if (!permanent) state.acceptedSome.add(row.messageId);
-    const message = core.store.getMessage(row.messageId);
-    if (!message || core.store.countOutbox(message.id) > 0) return;
+    if (core.store.countOutbox(row.messageId) > 0) return;
     // Every device's envelope has settled: 'sent' if the relay took at least one (a refused
     // device, e.g. one that was removed, must not fail the message for the others), else 'failed'.
-    const someAccepted = state.acceptedSome.delete(message.id) || !permanent;
+    const someAccepted = state.acceptedSome.delete(row.messageId) || !permanent;
+    const message = core.store.getMessage(row.messageId);
+    // Not a one-to-one message (a group message): its owner moves it (ClientInternals.onSettled).
+    if (!message) {
+      settledElsewhere = { messageId: row.messageId, accepted: someAccepted };
+      return;
+    }
     if (message.state !== 'queued') return;
     const next = someAccepted ? 'sent' : 'failed';
     core.store.setMessageState(message.id, next);
     changed = { ...message, state: next };
   });
   if (changed) core.events.emit('status', toStored(changed), core.listenerError);
+  const other = settledElsewhere as { messageId: string; accepted: boolean } | undefined;
+  if (other) {
+    for (const fn of core.settledListeners) {
+      try {
+        fn(other.messageId, other.accepted);
+      } catch (err) {
+        core.listenerError(err);
+      }
+    }
+  }
   core.events.emit('outbox', core.store.countOutbox());
   pumpOutbox(core);
 }

@@ -29,5 +29,9 @@ export function internalsOf(core: ClientCore): ClientInternals {
       return { accountKey: k.account.signing.publicKey, name: k.identity.displayName, relayUrl: k.identity.relayUrl, deliveryToken: k.identity.deliveryToken };
     },
     countOutbox: (messageId) => core.store.countOutbox(messageId),
+    onSettled: (fn) => {
+      core.settledListeners.push(fn);
+    },
+    receiptSettings: () => core.receiptSettings(),
   };
 }

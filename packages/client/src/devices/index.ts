@@ -1,6 +1,6 @@
 /** Linked devices in the SDK (docs/protocol.md §13): `client.devices` is a DeviceManager. */
 export { DeviceManager, LINK_WAIT_MS } from './manager.js';
-export type { DeviceInfo, DeviceAdded, LinkSession, LinkedAccount } from './manager.js';
+export type { DeviceInfo, DeviceAdded, DeviceEvents, LinkSession, LinkedAccount } from './manager.js';
 export {
   encodeDevicePayload,
   decodeDevicePayload,

@@ -13,6 +13,11 @@
  *   key (new distribution id) that the removed member never receives.
  * - Payloads that arrive before what they depend on (the welcome, a parent change, the change
  *   that added their sender) are held and retried after each group update (MAX_HELD_PER_GROUP).
+ * - Receipts (§12.7, receipts.ts): members' devices tell the author pairwise; the author's copy
+ *   moves queued -> sent -> delivered -> read when the whole audience is that far.
+ * - A copy under a sender key the receiver cannot use (stale after a removal it saw first, or
+ *   missing) is asked for again by distribution id + iteration and re-sent under our current
+ *   key; the request waits (held) until we reached the requester's epoch (§12.8, resend.ts).
  */
 import { equalBytes, fromHex, toHex } from '@pigeon/crypto';
 import {
@@ -32,6 +37,7 @@ import {
   encodeGroupRoster,
   encodeGroupState,
   encodeSenderKeyState,
+  findDevice,
   findMember,
   formatPigeonId,
   groupDecrypt,
@@ -52,18 +58,26 @@ import type { Content } from '../content.js';
 import { Emitter } from '../emitter.js';
 import { ClientError } from '../errors.js';
 import type { ClientInternals, ExtensionInput, ExtensionResult, SendTarget } from '../internals.js';
-import { CONTENT_ID_BYTES, MAX_NAME_BYTES, MAX_TEXT_BYTES } from '../limits.js';
+import { CONTENT_ID_BYTES, MAX_NAME_BYTES, MAX_RECEIPT_IDS, MAX_TEXT_BYTES } from '../limits.js';
 import { utf8 } from '@pigeon/crypto';
 import { decodeGroupLink, encodeGroupLink } from './invite-link.js';
 import { GROUP_INVITE_SECRET_BYTES, MAX_CARDS_PER_PAYLOAD, decodeGroupPayload, encodeGroupPayload } from './payload.js';
 import type { GroupPayload, MemberCard } from './payload.js';
+import { GROUP_STATE_RANK, audienceOf, audienceState } from './receipts.js';
+import { MAX_ASKED_REMEMBERED, MAX_RESENDS_PER_DEVICE, copyRefOf } from './resend.js';
 import type { GroupMessageRow, GroupRow, GroupStore } from './store.js';
-import type { Group, GroupEvent, GroupMemberInfo, GroupMessage } from './types.js';
+import type { Group, GroupEvent, GroupMemberInfo, GroupMessage, GroupReceipt } from './types.js';
 
 /** Payloads kept per group while they wait for what they depend on; more are dropped. */
 export const MAX_HELD_PER_GROUP = 1_000;
 /** A held payload older than this is dropped on the next retry (its dependency is not coming). */
 export const HELD_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+/**
+ * State-table key set when our delivery token was rotated (block/report, message-life): from
+ * then on we send our own card to members added to our groups, since the card an admin hands
+ * them may predate the rotation (§12.6).
+ */
+export const CARD_CHANGED_KEY = 'groups.card_changed_at';
 
 /** The contact operations a group invite link needs (the client's public ones). */
 export interface ContactLinks {
@@ -75,6 +89,7 @@ export interface ContactLinks {
 interface GroupEvents extends Record<string, unknown> {
   message: GroupMessage;
   group: GroupEvent;
+  status: GroupMessage;
 }
 
 type Outcome = { readonly action: 'hold' } | { readonly action: 'drop'; readonly reason: string } | ({ readonly action: 'apply' } & ExtensionResult);
@@ -118,16 +133,26 @@ export class GroupManager {
   readonly #events = new Emitter<GroupEvents>();
   readonly #accountIds = new Map<string, string>();
   readonly #contacts: ContactLinks;
+  /** Copies we asked a sender for again (`device/distribution/iteration`): asked once. */
+  readonly #asked = new Set<string>();
+  /** Copies re-sent per `message/requesting device` (at most MAX_RESENDS_PER_DEVICE). */
+  readonly #resent = new Map<string, number>();
 
   constructor(internals: ClientInternals, store: GroupStore, contacts: ContactLinks) {
     this.#c = internals;
     this.#store = store;
     this.#contacts = contacts;
+    internals.onSettled((id, accepted) => this.settled(id, accepted));
   }
 
+  /**
+   * 'message': a member's message arrived. 'group': created / joined / changed / removed.
+   * 'status': one of our messages moved (sent, failed, delivered, read; see GroupMessage.state).
+   */
   on(event: 'message', fn: (m: GroupMessage) => void): () => void;
   on(event: 'group', fn: (e: GroupEvent) => void): () => void;
-  on(event: 'message' | 'group', fn: (value: never) => void): () => void {
+  on(event: 'status', fn: (m: GroupMessage) => void): () => void;
+  on(event: 'message' | 'group' | 'status', fn: (value: never) => void): () => void {
     return this.#events.on(event, fn as (value: unknown) => void);
   }
 
@@ -156,10 +181,73 @@ export class GroupManager {
     return this.#store.listUnread().map((m) => this.toMessage(m));
   }
 
-  /** Marks group messages read on this device (group read receipts are not sent). */
-  markRead(ids: readonly string[]): void {
-    this.#c.keys();
+  /**
+   * Marks group messages read (at once: unread() no longer lists them) and, while read receipts
+   * are on, queues ONE read receipt per author (split at MAX_RECEIPT_IDS; it may name messages
+   * of several groups) for the ones that were unread. Resolves when the receipts are in the
+   * outbox; a receipt that cannot be sealed is logged (group.receipt_failed), never thrown.
+   */
+  markRead(ids: readonly string[]): Promise<void> {
+    const k = this.#c.keys();
+    const byAuthor = new Map<string, Uint8Array[]>();
+    for (const id of new Set(ids)) {
+      const m = this.#store.getMessage(id);
+      if (!m || m.direction !== 'in' || m.read || m.senderId === k.profile.accountId) continue;
+      const list = byAuthor.get(m.senderId) ?? [];
+      list.push(fromHex(m.id));
+      byAuthor.set(m.senderId, list);
+    }
     this.#c.store.transaction(() => this.#store.markRead(ids));
+    if (byAuthor.size === 0 || !this.#c.receiptSettings().readReceipts) return Promise.resolve();
+    return this.#c.serial(async () => {
+      for (const [author, list] of byAuthor) {
+        for (let i = 0; i < list.length; i += MAX_RECEIPT_IDS) await this.sendReceipt(author, list.slice(i, i + MAX_RECEIPT_IDS), true);
+      }
+    });
+  }
+
+  /**
+   * What each member of the message's audience said about one of our group messages (the
+   * members it was sent to who are still members), in roster order. BAD_ARGUMENT for a message
+   * we did not send; UNKNOWN_MESSAGE when there is none.
+   */
+  receipts(messageId: string): GroupReceipt[] {
+    const k = this.#c.keys();
+    const m = this.#store.getMessage(messageId.trim().toLowerCase());
+    if (!m) throw new ClientError('UNKNOWN_MESSAGE', 'no such group message');
+    if (m.direction !== 'out') throw new ClientError('BAD_ARGUMENT', 'receipts are kept for the messages we sent');
+    const row = this.#store.getGroup(m.groupId);
+    if (!row) return [];
+    const roster = decodeGroupState(row.state).roster;
+    const byMember = new Map(this.#store.listReceipts(m.id).map((r) => [r.memberId, r]));
+    return audienceOf(roster, k.accountKey, this.sentEpochOf(m.id)).map((member) => {
+      const id = this.accountIdSync(member.accountKey);
+      const r = byMember.get(id);
+      return { memberId: id, name: this.#c.store.getContact(id)?.name ?? formatPigeonId(fromHex(id)), delivered: r !== undefined, read: r?.state === 'read', at: r?.at ?? null };
+    });
+  }
+
+  /** The roster epoch of our first copy of a message (null: sent from another of our devices). */
+  private sentEpochOf(messageId: string): number | null {
+    return this.#store.listSent(messageId)[0]?.epoch ?? null;
+  }
+
+  /** Every envelope of one of our group messages settled at the relay: queued -> sent | failed. */
+  private settled(messageId: string, accepted: boolean): void {
+    const m = this.#store.getMessage(messageId);
+    if (!m || m.direction !== 'out' || m.state !== 'queued') return;
+    const state = accepted ? 'sent' : 'failed';
+    this.#c.store.transaction(() => this.#store.setMessageState(m.id, state));
+    this.#events.emit('status', this.toMessage({ ...m, state }));
+  }
+
+  /** Lock-free. A delivery (read = false) or read receipt for `ids` to every listed device of their author. */
+  private async sendReceipt(authorId: string, ids: Uint8Array[], read: boolean): Promise<void> {
+    try {
+      await this.sendPayload([{ contactId: authorId }], { kind: 'receipt', read, ids });
+    } catch (err) {
+      this.#c.log('group.receipt_failed', { code: codeOf(err) });
+    }
   }
 
   private findRow(nameOrId: string): GroupRow {
@@ -547,6 +635,8 @@ export class GroupManager {
       const outcome = await this.#c.sendContent(this.targetsOf([state.roster]), content, message.id, () => {
         this.#store.putGroup({ ...row, ownKey: encodeSenderKeyState(encrypted.senderKey) });
         this.#store.insertMessage(message);
+        // Which key carried it: a member that cannot use this copy asks for it by these (§12.8).
+        this.#store.putSent({ groupId, messageId: message.id, distributionId: toHex(key.distributionId), iteration: key.iteration, epoch: state.roster.epoch });
       });
       this.#c.log('group.sent', { envelopes: outcome.envelopes, unreachable: outcome.unreachable.length, rekeyed });
       return this.toMessage(message);
@@ -587,7 +677,10 @@ export class GroupManager {
       switch (payload.kind) {
         case 'message':
         case 'join_request':
+      case 'resend':
           return toHex(payload.groupId);
+        case 'receipt':
+          return null;
         case 'change':
           return toHex(decodeGroupChange(payload.change).groupId);
         case 'welcome':
@@ -603,7 +696,11 @@ export class GroupManager {
   private async process(senderCert: DeviceCertificate, payload: GroupPayload, now: number): Promise<Outcome> {
     switch (payload.kind) {
       case 'cards':
-        return this.processCards(payload.cards);
+        return this.processCards(senderCert, payload.cards);
+      case 'receipt':
+        return this.processReceipt(senderCert, payload.read, payload.ids, now);
+      case 'resend':
+        return this.processResend(senderCert, payload);
       case 'welcome':
         return this.processWelcome(senderCert, payload.roster);
       case 'change':
@@ -615,7 +712,7 @@ export class GroupManager {
     }
   }
 
-  private processCards(cards: readonly MemberCard[]): Outcome {
+  private processCards(senderCert: DeviceCertificate, cards: readonly MemberCard[]): Outcome {
     return {
       action: 'apply',
       commit: () => undefined,
@@ -623,11 +720,172 @@ export class GroupManager {
         for (const card of cards) {
           try {
             await this.accountId(card.accountKey);
+            // A card about its own sender is authoritative for its delivery token (§12.6): it may
+            // replace one that another member handed us before the sender rotated it.
+            if (equalBytes(card.accountKey, senderCert.accountKey)) this.refreshOwnerCard(card);
             await this.#c.ensureContact(card);
           } catch (err) {
             this.#c.log('group.bad_card', { code: codeOf(err) });
           }
         }
+      },
+    };
+  }
+
+  /** Lock-free. Takes the sender's own card's token for an existing contact and re-addresses what is still queued for it. */
+  private refreshOwnerCard(card: MemberCard): void {
+    const id = this.#accountIds.get(toHex(card.accountKey));
+    const s = this.#c.store;
+    const contact = id === undefined ? undefined : s.getContact(id);
+    if (!contact || equalBytes(contact.deliveryToken, card.deliveryToken) || card.deliveryToken.length < 16) return;
+    s.transaction(() => {
+      s.putContact({ ...contact, deliveryToken: card.deliveryToken });
+      // Envelopes still queued for it carry the old token: the relay would refuse them.
+      for (const row of s.listOutbox()) if (row.contactId === contact.id) s.putOutbox({ ...row, deliveryToken: card.deliveryToken });
+    });
+    this.#c.log('group.card_refreshed');
+  }
+
+  /** Called inside the transaction that stores our rotated delivery token (client.ts). */
+  noteOwnTokenChanged(): void {
+    this.#c.store.setState(CARD_CHANGED_KEY, String(this.#c.now()));
+  }
+
+  /** Lock-free. After our token rotated: newcomers get our own card from us (the admin's copy may predate the rotation). */
+  private async sendOwnCardTo(state: GroupState, newcomers: readonly Uint8Array[]): Promise<void> {
+    const k = this.#c.keys();
+    if (this.#c.store.getState(CARD_CHANGED_KEY) === undefined) return;
+    const targets: SendTarget[] = [];
+    for (const a of newcomers) {
+      if (equalBytes(a, k.accountKey)) continue;
+      const m = findMember(state.roster, a);
+      if (m) targets.push({ contactId: await this.accountId(a), deviceIds: new Set(m.devices.map((d) => toHex(d.deviceId))) });
+    }
+    if (targets.length > 0) await this.sendPayload(targets, { kind: 'cards', cards: [this.#c.ownCard()] });
+  }
+
+  /** A member's delivery or read receipt for our messages (any of its devices; ids of any of our groups). */
+  private async processReceipt(senderCert: DeviceCertificate, read: boolean, ids: readonly Uint8Array[], now: number): Promise<Outcome> {
+    const k = this.#c.keys();
+    if (equalBytes(senderCert.accountKey, k.accountKey)) return drop('own_receipt');
+    const memberId = await this.accountId(senderCert.accountKey);
+    this.#c.log('group.receipt_in', { read, ids: ids.length });
+    // Reciprocal read receipts (like one-to-one): with ours off, theirs only say 'delivered'.
+    const state = read && this.#c.receiptSettings().readReceipts ? 'read' : 'delivered';
+    const changed: GroupMessageRow[] = [];
+    return {
+      action: 'apply',
+      commit: () => {
+        const rosters = new Map<string, GroupRoster | null>();
+        for (const raw of ids) {
+          const m = this.#store.getMessage(toHex(raw));
+          if (!m || m.direction !== 'out' || m.senderId !== k.profile.accountId) continue;
+          if (!rosters.has(m.groupId)) {
+            const g = this.#store.getGroup(m.groupId);
+            rosters.set(m.groupId, g ? decodeGroupState(g.state).roster : null);
+          }
+          const roster = rosters.get(m.groupId);
+          // Only members may say something about a group message.
+          if (!roster || !findMember(roster, senderCert.accountKey)) continue;
+          this.#store.putReceipt({ messageId: m.id, memberId, state, at: now });
+          const next = this.audienceStateOf(m, roster);
+          if (next === null || GROUP_STATE_RANK[next] <= GROUP_STATE_RANK[m.state]) continue;
+          this.#store.setMessageState(m.id, next);
+          changed.push({ ...m, state: next });
+        }
+      },
+      after: async () => {
+        for (const m of changed) this.#events.emit('status', this.toMessage(m));
+      },
+    };
+  }
+
+  /** Where the whole audience of our message is (null: not all of it has a receipt yet). */
+  private audienceStateOf(m: GroupMessageRow, roster: GroupRoster): 'delivered' | 'read' | null {
+    const audience = audienceOf(roster, this.#c.keys().accountKey, this.sentEpochOf(m.id));
+    // Cheap count first: most receipts of a big group arrive while others are still missing.
+    if (audience.length === 0 || this.#store.countReceipts(m.id, 'delivered') < audience.length) return null;
+    return audienceState(audience.map((a) => this.accountIdSync(a.accountKey)), this.#store.listReceipts(m.id));
+  }
+
+  /**
+   * A member could not use one of our copies (§12.8). Held until we reached its epoch (the change
+   * that made our key stale is on its way to us); then the message is re-sent to that device
+   * alone under our current key (a new one if the change requires it).
+   */
+  private async processResend(senderCert: DeviceCertificate, p: Extract<GroupPayload, { kind: 'resend' }>): Promise<Outcome> {
+    const id = toHex(p.groupId);
+    const row = this.#store.getGroup(id);
+    if (!row) return drop('unknown_group');
+    if (!row.active) return drop('inactive');
+    const state = decodeGroupState(row.state);
+    if (p.epoch > state.roster.epoch) return HOLD;
+    const requester = await groupDeviceRefOf(this.#c.crypto, senderCert);
+    if (!findDevice(state.roster, requester)) return drop('not_a_member');
+    const sent = this.#store.findSent(id, toHex(p.distributionId), p.iteration);
+    const m = sent && this.#store.getMessage(sent.messageId);
+    if (!m || m.direction !== 'out') return drop('unknown_copy');
+    const deviceHex = toHex(requester.deviceId);
+    const counted = `${m.id}/${deviceHex}`;
+    const times = this.#resent.get(counted) ?? 0;
+    if (times >= MAX_RESENDS_PER_DEVICE) return drop('resend_limit');
+    return {
+      action: 'apply',
+      commit: () => undefined,
+      after: async () => {
+        this.#resent.set(counted, times + 1);
+        try {
+          await this.resendTo(id, m, requester.accountKey, deviceHex);
+        } catch (err) {
+          this.#c.log('group.resend_failed', { code: codeOf(err) });
+        }
+      },
+    };
+  }
+
+  /** Lock-free. Our message `m` again, for one device, under our current sender key (with its distribution). */
+  private async resendTo(groupId: string, m: GroupMessageRow, accountKey: Uint8Array, deviceHex: string): Promise<void> {
+    const k = this.#c.keys();
+    const row = this.#store.getGroup(groupId);
+    if (!row?.active) return;
+    const state = decodeGroupState(row.state);
+    const self: GroupDeviceRef = { accountKey: k.accountKey, deviceId: fromHex(k.profile.deviceId) };
+    let own: SenderKeyState | undefined = row.ownKey ? decodeSenderKeyState(row.ownKey) : undefined;
+    if (needsRekey(state, self, own)) own = (await createGroupSenderKey(this.#c.crypto, state, self)).senderKey;
+    const key = own!;
+    // The same inner content (id, time, text): the member stores it once, whichever copy it opens.
+    const inner = encodeContent({ type: 'text', id: fromHex(m.id), sentAt: m.sentAt, text: m.text });
+    const encrypted = await groupEncrypt(this.#c.crypto, state, self, key, inner);
+    // A fresh outer content id: the first copy's id is already in the member's `seen` table.
+    const content = this.wrap({ kind: 'message', groupId: state.roster.groupId, distribution: senderKeysGroupProtocol.distributionOf(key), ciphertext: encrypted.message });
+    const contactId = await this.accountId(accountKey);
+    await this.#c.sendContent([{ contactId, deviceIds: new Set([deviceHex]) }], content, null, () => {
+      this.#store.putGroup({ ...row, ownKey: encodeSenderKeyState(encrypted.senderKey) });
+      this.#store.putSent({ groupId, messageId: m.id, distributionId: toHex(key.distributionId), iteration: key.iteration, epoch: state.roster.epoch });
+    });
+    this.#c.log('group.resent');
+  }
+
+  /** Lock-free outcome for a copy we cannot use: ask its sender device for it again (once per copy). */
+  private askAgain(senderId: string, senderDeviceId: string, state: GroupState, payload: Extract<GroupPayload, { kind: 'message' }>, reason: string): Outcome {
+    const ref = copyRefOf(payload.ciphertext);
+    if (!ref) return drop('bad_message');
+    const asked = `${senderDeviceId}/${ref.distributionId}/${ref.iteration}`;
+    if (this.#asked.has(asked)) return drop(`${reason}_asked`);
+    return {
+      action: 'apply',
+      commit: () => undefined,
+      after: async () => {
+        if (this.#asked.size >= MAX_ASKED_REMEMBERED) this.#asked.clear();
+        this.#asked.add(asked);
+        this.#c.log('group.resend_asked', { reason });
+        await this.sendPayload([{ contactId: senderId, deviceIds: new Set([senderDeviceId]) }], {
+          kind: 'resend',
+          groupId: state.roster.groupId,
+          distributionId: fromHex(ref.distributionId),
+          iteration: ref.iteration,
+          epoch: state.roster.epoch,
+        });
       },
     };
   }
@@ -707,6 +965,10 @@ export class GroupManager {
             }
           }
         }
+        // Our token was rotated: the card of us the admin gave the newcomers may be older (§12.6).
+        if (stillMember && result.effects.addedMembers.length > 0 && !equalBytes(change.author, k.accountKey)) {
+          await this.sendOwnCardTo(result.state, result.effects.addedMembers);
+        }
         await this.retryHeld(id);
       },
     };
@@ -728,6 +990,11 @@ export class GroupManager {
     let key: SenderKeyState | undefined = stored ? decodeSenderKeyState(stored) : undefined;
     // A member we do not know yet, or a key made after a change we have not seen: wait for that change.
     const fromTheFuture = (epoch: number) => epoch > state.roster.epoch;
+    // A copy we cannot use although its sender is a member device for us: its key predates a
+    // change we saw first (a removal: STALE_SENDER_KEY), or we lack the key. Ask for it again.
+    const senderAccountId = await this.accountId(sender.accountKey);
+    const unusable = (reason: string): Outcome =>
+      findDevice(state.roster, sender) ? this.askAgain(senderAccountId, senderDeviceId, state, payload, reason) : drop(reason);
     if (!key && payload.distribution) {
       let epoch = -1;
       try {
@@ -737,15 +1004,17 @@ export class GroupManager {
         key = processSenderKeyDistribution(state, sender, payload.distribution);
       } catch (err) {
         const code = codeOf(err);
+        if (code === 'STALE_SENDER_KEY') return unusable('stale_key');
         return code === 'NOT_A_MEMBER' && fromTheFuture(epoch) ? HOLD : drop(code);
       }
     }
-    if (!key) return drop('no_key');
+    if (!key) return unusable('no_key');
     let decrypted: { senderKey: SenderKeyState; plaintext: Uint8Array };
     try {
       decrypted = await groupDecrypt(this.#c.crypto, state, sender, key, payload.ciphertext);
     } catch (err) {
       const code = codeOf(err);
+      if (code === 'STALE_SENDER_KEY') return unusable('stale_key');
       return code === 'NOT_A_MEMBER' && fromTheFuture(key.epoch) ? HOLD : drop(code);
     }
     let inner: Content;
@@ -755,7 +1024,7 @@ export class GroupManager {
       return drop(codeOf(err));
     }
     if (inner.type !== 'text') return drop('unsupported_inner_type');
-    const senderId = await this.accountId(sender.accountKey);
+    const senderId = senderAccountId;
     const self = equalBytes(sender.accountKey, k.accountKey);
     const message: GroupMessageRow = {
       id: toHex(inner.id),
@@ -777,7 +1046,10 @@ export class GroupManager {
         inserted = this.#store.insertMessage(message);
       },
       after: async () => {
-        if (inserted) this.#events.emit('message', this.toMessage(message));
+        if (!inserted) return;
+        this.#events.emit('message', this.toMessage(message));
+        // The author's devices learn it arrived (§12.7); our own messages seen on another device need none.
+        if (!self && this.#c.receiptSettings().deliveryReceipts) await this.sendReceipt(senderId, [inner.id], false);
       },
     };
   }

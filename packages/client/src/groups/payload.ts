@@ -10,10 +10,16 @@
  *   message      groupId(32) || distribution (u32 len, may be empty) || sender-key message (u32 len)
  *   cards        count(u16) || card*                       — how to reach members who are not contacts yet
  *   join_request groupId(32) || secret(16)                 — a holder of a group invite link asks to be added
+ *   receipt      read(bool) || count(u16) || id(16)*           — a member got (or read) our group messages (§12.7)
+ *   resend       groupId(32) || distributionId(16) || iteration(u32) || epoch(u64)
+ *                                                          — a member could not use this copy of our message: send it again (§12.8)
+ *
+ * Kinds 6 and 7 came later under the same version: an older client drops them as unknown kinds
+ * (logged, acked) and keeps working; it simply sends no receipts and never asks for a copy again.
  */
 import { GROUP_ID_BYTES, MAX_GROUP_MESSAGE_BYTES, Reader, Writer } from '@pigeon/protocol';
 import { ClientError } from '../errors.js';
-import { MAX_NAME_BYTES, MAX_URL_BYTES } from '../limits.js';
+import { CONTENT_ID_BYTES, MAX_NAME_BYTES, MAX_RECEIPT_IDS, MAX_URL_BYTES } from '../limits.js';
 
 export const GROUP_PAYLOAD_VERSION = 1;
 /** A welcome roster or a change (1,000 members with 10 devices each stay far below). */
@@ -31,6 +37,10 @@ const KIND_CHANGE = 2;
 const KIND_MESSAGE = 3;
 const KIND_CARDS = 4;
 const KIND_JOIN_REQUEST = 5;
+const KIND_RECEIPT = 6;
+const KIND_RESEND = 7;
+/** Bytes of a sender key distribution id (protocol DISTRIBUTION_ID_BYTES). */
+export const GROUP_DISTRIBUTION_ID_BYTES = 16;
 
 /** Enough to reach a member (and accept its messages): what an invite link carries for a contact. */
 export interface MemberCard {
@@ -45,7 +55,11 @@ export type GroupPayload =
   | { readonly kind: 'change'; readonly change: Uint8Array }
   | { readonly kind: 'message'; readonly groupId: Uint8Array; readonly distribution: Uint8Array | null; readonly ciphertext: Uint8Array }
   | { readonly kind: 'cards'; readonly cards: readonly MemberCard[] }
-  | { readonly kind: 'join_request'; readonly groupId: Uint8Array; readonly secret: Uint8Array };
+  | { readonly kind: 'join_request'; readonly groupId: Uint8Array; readonly secret: Uint8Array }
+  /** Delivery (read = false) or read receipt for group messages of the author we send it to (ids may span groups). */
+  | { readonly kind: 'receipt'; readonly read: boolean; readonly ids: readonly Uint8Array[] }
+  /** The copy sent under this sender key + iteration was unusable for us at `epoch` (stale or missing key). */
+  | { readonly kind: 'resend'; readonly groupId: Uint8Array; readonly distributionId: Uint8Array; readonly iteration: number; readonly epoch: number };
 
 export function encodeGroupPayload(p: GroupPayload): Uint8Array {
   try {
@@ -72,6 +86,14 @@ export function encodeGroupPayload(p: GroupPayload): Uint8Array {
         break;
       case 'join_request':
         w.u8(KIND_JOIN_REQUEST).fixed(p.groupId, GROUP_ID_BYTES).fixed(p.secret, GROUP_INVITE_SECRET_BYTES);
+        break;
+      case 'receipt':
+        if (p.ids.length === 0 || p.ids.length > MAX_RECEIPT_IDS) throw new ClientError('BAD_ARGUMENT', `a group receipt names 1..${MAX_RECEIPT_IDS} messages`);
+        w.u8(KIND_RECEIPT).bool(p.read).u16(p.ids.length);
+        for (const id of p.ids) w.fixed(id, CONTENT_ID_BYTES);
+        break;
+      case 'resend':
+        w.u8(KIND_RESEND).fixed(p.groupId, GROUP_ID_BYTES).fixed(p.distributionId, GROUP_DISTRIBUTION_ID_BYTES).u32(p.iteration).u64(p.epoch);
         break;
     }
     return w.finish();
@@ -119,6 +141,18 @@ export function decodeGroupPayload(bytes: Uint8Array): GroupPayload {
       }
       case KIND_JOIN_REQUEST:
         p = { kind: 'join_request', groupId: r.fixed(GROUP_ID_BYTES).slice(), secret: r.fixed(GROUP_INVITE_SECRET_BYTES).slice() };
+        break;
+      case KIND_RECEIPT: {
+        const read = r.bool();
+        const count = r.u16();
+        if (count === 0 || count > MAX_RECEIPT_IDS) throw new ClientError('BAD_ARGUMENT', `a group receipt names 1..${MAX_RECEIPT_IDS} messages`);
+        const ids: Uint8Array[] = [];
+        for (let i = 0; i < count; i++) ids.push(r.fixed(CONTENT_ID_BYTES).slice());
+        p = { kind: 'receipt', read, ids };
+        break;
+      }
+      case KIND_RESEND:
+        p = { kind: 'resend', groupId: r.fixed(GROUP_ID_BYTES).slice(), distributionId: r.fixed(GROUP_DISTRIBUTION_ID_BYTES).slice(), iteration: r.u32(), epoch: r.u64() };
         break;
       default:
         throw new ClientError('BAD_ARGUMENT', `unknown group payload kind ${kind}`);

@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { DeliveryState } from '../types.js';
-import type { GroupMessageRow, GroupRow, GroupStore, HeldPayloadRow } from './store.js';
+import type { GroupMessageRow, GroupReceiptRow, GroupRow, GroupSentRow, GroupStore, HeldPayloadRow } from './store.js';
 
 type Row = Record<string, unknown>;
 const bytes = (v: unknown): Uint8Array => new Uint8Array(v as Buffer);
@@ -20,6 +20,10 @@ function groupOf(r: Row): GroupRow {
     active: r.active === 1,
     createdAt: r.created_at as number,
   };
+}
+
+function sentOf(r: Row): GroupSentRow {
+  return { groupId: r.group_id as string, messageId: r.message_id as string, distributionId: r.distribution_id as string, iteration: r.iteration as number, epoch: r.epoch as number };
 }
 
 function messageOf(r: Row): GroupMessageRow {
@@ -128,5 +132,40 @@ export class SqliteGroupStore implements GroupStore {
   }
   deleteHeld(seq: number): void {
     this.prepare('DELETE FROM group_held WHERE seq = ?').run(seq);
+  }
+
+  putReceipt(row: GroupReceiptRow): void {
+    // Only forward: a late delivery receipt keeps a stored 'read'.
+    this.prepare(
+      `INSERT INTO group_receipts (message_id, member_id, state, at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (message_id, member_id) DO UPDATE SET state = excluded.state, at = excluded.at
+       WHERE NOT (group_receipts.state = 'read' AND excluded.state = 'delivered')`,
+    ).run(row.messageId, row.memberId, row.state, row.at);
+  }
+  listReceipts(messageId: string): GroupReceiptRow[] {
+    return (this.prepare('SELECT * FROM group_receipts WHERE message_id = ? ORDER BY member_id').all(messageId) as Row[]).map((r) => ({
+      messageId: r.message_id as string,
+      memberId: r.member_id as string,
+      state: r.state as 'delivered' | 'read',
+      at: r.at as number,
+    }));
+  }
+  countReceipts(messageId: string, atLeast: 'delivered' | 'read'): number {
+    const sql = atLeast === 'read' ? "SELECT COUNT(*) AS n FROM group_receipts WHERE message_id = ? AND state = 'read'" : 'SELECT COUNT(*) AS n FROM group_receipts WHERE message_id = ?';
+    return (this.prepare(sql).get(messageId) as { n: number }).n;
+  }
+
+  putSent(row: GroupSentRow): void {
+    this.prepare(
+      `INSERT INTO group_sent (group_id, distribution_id, iteration, message_id, epoch) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (group_id, distribution_id, iteration) DO UPDATE SET message_id = excluded.message_id, epoch = excluded.epoch`,
+    ).run(row.groupId, row.distributionId, row.iteration, row.messageId, row.epoch);
+  }
+  findSent(groupId: string, distributionId: string, iteration: number): GroupSentRow | undefined {
+    const r = this.prepare('SELECT * FROM group_sent WHERE group_id = ? AND distribution_id = ? AND iteration = ?').get(groupId, distributionId, iteration) as Row | undefined;
+    return r && sentOf(r);
+  }
+  listSent(messageId: string): GroupSentRow[] {
+    return (this.prepare('SELECT * FROM group_sent WHERE message_id = ? ORDER BY epoch, distribution_id, iteration').all(messageId) as Row[]).map(sentOf);
   }
 }

@@ -46,6 +46,30 @@ export interface HeldPayloadRow {
   readonly at: number;
 }
 
+/** What a member said about one of our group messages (docs/protocol.md §12.7). */
+export interface GroupReceiptRow {
+  readonly messageId: string;
+  /** Account id (hex) of the member that sent the receipt. */
+  readonly memberId: string;
+  readonly state: 'delivered' | 'read';
+  readonly at: number;
+}
+
+/**
+ * Which sender key carried one of our group messages (one row per copy: a message re-sent to a
+ * member that could not use the first copy gets another row), so a member that asks for a copy
+ * again names it by distribution id + iteration (§12.8).
+ */
+export interface GroupSentRow {
+  readonly groupId: string;
+  readonly messageId: string;
+  /** hex distribution id of the sender key. */
+  readonly distributionId: string;
+  readonly iteration: number;
+  /** The roster epoch we sent at: members who joined at or before it are the message's audience. */
+  readonly epoch: number;
+}
+
 export interface GroupStore {
   getGroup(id: string): GroupRow | undefined;
   putGroup(row: GroupRow): void;
@@ -69,6 +93,19 @@ export interface GroupStore {
   listHeld(groupId: string): HeldPayloadRow[];
   countHeld(groupId: string): number;
   deleteHeld(seq: number): void;
+
+  /** Upserts a member's receipt, only forward: a 'delivered' never replaces a stored 'read'. */
+  putReceipt(row: GroupReceiptRow): void;
+  /** The receipts of one message, ordered by member id. */
+  listReceipts(messageId: string): GroupReceiptRow[];
+  /** Receipts of one message at least this far along ('delivered' counts 'read' too). */
+  countReceipts(messageId: string, atLeast: 'delivered' | 'read'): number;
+
+  /** Inserts (or replaces) the row of one sent copy (key: groupId + distributionId + iteration). */
+  putSent(row: GroupSentRow): void;
+  findSent(groupId: string, distributionId: string, iteration: number): GroupSentRow | undefined;
+  /** Every copy of one message, oldest epoch first. */
+  listSent(messageId: string): GroupSentRow[];
 }
 
 export class MemoryGroupStore implements GroupStore {
@@ -76,6 +113,8 @@ export class MemoryGroupStore implements GroupStore {
   readonly #keys = new Map<string, Uint8Array>();
   readonly #messages = new Map<string, GroupMessageRow>();
   readonly #held = new Map<number, HeldPayloadRow>();
+  readonly #receipts = new Map<string, GroupReceiptRow>();
+  readonly #sent = new Map<string, GroupSentRow>();
   #seq = 0;
 
   getGroup(id: string): GroupRow | undefined {
@@ -133,5 +172,25 @@ export class MemoryGroupStore implements GroupStore {
   }
   deleteHeld(seq: number): void {
     this.#held.delete(seq);
+  }
+  putReceipt(row: GroupReceiptRow): void {
+    const key = `${row.messageId}/${row.memberId}`;
+    if (this.#receipts.get(key)?.state === 'read' && row.state === 'delivered') return;
+    this.#receipts.set(key, row);
+  }
+  listReceipts(messageId: string): GroupReceiptRow[] {
+    return [...this.#receipts.values()].filter((r) => r.messageId === messageId).sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0));
+  }
+  countReceipts(messageId: string, atLeast: 'delivered' | 'read'): number {
+    return this.listReceipts(messageId).filter((r) => atLeast === 'delivered' || r.state === 'read').length;
+  }
+  putSent(row: GroupSentRow): void {
+    this.#sent.set(`${row.groupId}/${row.distributionId}/${row.iteration}`, row);
+  }
+  findSent(groupId: string, distributionId: string, iteration: number): GroupSentRow | undefined {
+    return this.#sent.get(`${groupId}/${distributionId}/${iteration}`);
+  }
+  listSent(messageId: string): GroupSentRow[] {
+    return [...this.#sent.values()].filter((r) => r.messageId === messageId).sort((a, b) => a.epoch - b.epoch);
   }
 }

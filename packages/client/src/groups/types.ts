@@ -35,9 +35,25 @@ export interface GroupMessage {
   readonly text: string;
   readonly sentAt: number;
   readonly receivedAt: number | null;
-  /** Outgoing: queued until every member device's envelope is with the relay, then sent. */
+  /**
+   * Outgoing: queued until every member device's envelope settled at the relay, then sent;
+   * delivered / read once EVERY member it was sent to (and who is still a member) has at least
+   * one device that got / read it (per member: groups.receipts(id)). Incoming: delivered.
+   */
   readonly state: DeliveryState;
   readonly read: boolean;
+}
+
+/** What one member said about one of our group messages (groups.receipts(id)). */
+export interface GroupReceipt {
+  /** The member's account id (hex). */
+  readonly memberId: string;
+  readonly name: string;
+  /** At least one of its devices got the message (true as well once read). */
+  readonly delivered: boolean;
+  readonly read: boolean;
+  /** When the latest receipt from it arrived (null: none yet). */
+  readonly at: number | null;
 }
 
 /** Why a group changed (the 'group' event). */

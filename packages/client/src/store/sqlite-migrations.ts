@@ -194,6 +194,30 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Group receipts and re-sends (docs/protocol.md §12.7, §12.8; groups/sqlite-group-store.node.ts):
+    // what each member said about our group messages, and which sender key (distribution id +
+    // iteration) carried each copy we sent, so a member that could not use one can ask for it again.
+    version: 6,
+    sql: `
+      CREATE TABLE group_receipts (
+        message_id TEXT NOT NULL,
+        member_id TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('delivered', 'read')),
+        at INTEGER NOT NULL,
+        PRIMARY KEY (message_id, member_id)
+      );
+      CREATE TABLE group_sent (
+        group_id TEXT NOT NULL,
+        distribution_id TEXT NOT NULL,
+        iteration INTEGER NOT NULL,
+        message_id TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        PRIMARY KEY (group_id, distribution_id, iteration)
+      );
+      CREATE INDEX group_sent_by_message ON group_sent (message_id, epoch);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -42,6 +42,8 @@ export interface RelayConnectionOptions extends ConnectionTuning {
   readonly handshake?: (conn: RelayConnection, challenge: ChallengeFrame) => Promise<void>;
   readonly onPush?: (frame: PushFrame) => void;
   readonly onState?: (state: ConnectionState) => void;
+  /** The relay closed the socket (its close code, e.g. CLOSE_CODES.REVOKED) or refused the handshake (the error). */
+  readonly onRefused?: (reason: { readonly closeCode?: number; readonly error?: Error }) => void;
   readonly logger?: Logger;
 }
 
@@ -188,6 +190,7 @@ export class RelayConnection {
           this.lastError ??= new ClientError('RELAY_UNREACHABLE', `connection closed (${code})`);
           this.dropSocket(new ClientError('RELAY_UNREACHABLE', 'connection to the relay was lost'));
           this.scheduleReconnect();
+          this.options.onRefused?.({ closeCode: code });
         },
       });
     } catch (err) {
@@ -279,6 +282,7 @@ export class RelayConnection {
       this.dropSocket(this.lastError);
       socket?.close(1000, 'handshake failed');
       this.scheduleReconnect();
+      this.options.onRefused?.({ error: this.lastError });
       return;
     }
     if (generation !== this.generation) return;

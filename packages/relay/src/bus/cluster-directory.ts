@@ -3,7 +3,8 @@
  * connected here, how "new mail" reaches the node holding a device's socket, and how a device
  * keeps one connection across nodes.
  *
- * - notify: a device connected here is woken directly; otherwise a doorbell goes on the bus.
+ * - notify: a device connected here is woken directly; otherwise a doorbell goes on the bus,
+ *   one per device per loop turn however many messages that turn committed for it.
  * - claim: the node subscribes to the device's channel, then announces the connection. Every
  *   subscriber sees a channel's messages in one order, so "the older connection" is well defined:
  *   a node closes its connection (REPLACED) when another node's claim arrives *after* its own
@@ -45,6 +46,8 @@ interface Entry {
 
 export class ClusterDirectory implements DeviceDirectory, BusHandlers {
   private readonly entries = new Map<string, Entry>();
+  /** Devices elsewhere with new mail this loop turn, rung together in the next (see notify). */
+  private bells = new Set<string>();
   private nextConnectionId = 1;
   private timer: NodeJS.Timeout | undefined;
 
@@ -107,7 +110,19 @@ export class ClusterDirectory implements DeviceDirectory, BusHandlers {
       entry.conn.wake(message);
       return;
     }
-    void this.bus.ringDoorbell(key).then((ok) => (ok ? this.metrics.busPublishes : this.metrics.busPublishFailures).inc({ kind: 'doorbell' }));
+    // One doorbell per device per loop turn: a batch commit stores many messages for one device,
+    // and a doorbell only says "look again" (the receiving node reads everything new at once).
+    if (this.bells.has(key)) return;
+    this.bells.add(key);
+    if (this.bells.size === 1) setImmediate(() => this.ringBells());
+  }
+
+  private ringBells(): void {
+    const keys = this.bells;
+    this.bells = new Set();
+    for (const key of keys) {
+      void this.bus.ringDoorbell(key).then((ok) => (ok ? this.metrics.busPublishes : this.metrics.busPublishFailures).inc({ kind: 'doorbell' }));
+    }
   }
 
   deliveryFailed(key: string, conn: OnlineConnection): void {

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { RelayStore } from '../store/types.js';
 import type { RelayMetrics } from './relay-metrics.js';
 
-type Op = Exclude<keyof RelayStore, 'close' | 'ping' | 'resolvesInCommitOrder'>;
+type Op = Exclude<keyof RelayStore, 'close' | 'ping' | 'resolvesInCommitOrder' | 'batchStats'>;
 
 export function instrumentStore(store: RelayStore, metrics: RelayMetrics): RelayStore {
   const timed =
@@ -39,6 +39,7 @@ export function instrumentStore(store: RelayStore, metrics: RelayMetrics): Relay
     putProvisioningMessage: timed('putProvisioningMessage', store.putProvisioningMessage),
     takeProvisioningMessage: timed('takeProvisioningMessage', store.takeProvisioningMessage),
     ...(store.ping ? { ping: () => store.ping!() } : {}),
+    ...(store.batchStats ? { batchStats: () => store.batchStats!() } : {}),
     ...(store.resolvesInCommitOrder === true ? { resolvesInCommitOrder: true } : {}),
     close: () => store.close(),
   };

@@ -58,6 +58,22 @@ export class Counter implements Metric {
   }
 }
 
+/** A counter kept by someone else (e.g. the store) and read when scraped, one value per label set. */
+export class CollectedCounter implements Metric {
+  readonly type = 'counter';
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly collect: () => readonly { readonly labels: Labels; readonly value: number }[],
+  ) {}
+
+  render(): string[] {
+    const values = this.collect();
+    if (values.length === 0) return [`${this.name} 0`];
+    return values.map((e) => `${this.name}${labelText(e.labels)} ${num(e.value)}`);
+  }
+}
+
 /** A gauge read when scraped (collect) or set by the code that knows the value. */
 export class Gauge implements Metric {
   readonly type = 'gauge';

@@ -3,7 +3,8 @@
  * the work; gauges are read from the relay when scraped. No label ever carries a device id, an
  * address or anything else that identifies a person.
  */
-import { Counter, Gauge, Histogram, Registry } from './registry.js';
+import { CollectedCounter, Counter, Gauge, Histogram, Registry } from './registry.js';
+import type { StoreBatchStats } from '../store/types.js';
 
 /** Seconds; store calls range from sub-millisecond (SQLite) to seconds (a database failing over). */
 export const STORE_LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
@@ -16,6 +17,8 @@ export interface RelayGaugeSources {
   busUp(): number;
   /** Last queue-depth sample: messages waiting in the mailboxes of sampled online devices, and how many were sampled. */
   queueDepthSample(): { readonly messages: number; readonly devices: number; readonly maxMessages: number };
+  /** Group-commit batches of the store, when it batches (PostgreSQL). */
+  storeBatches(): StoreBatchStats | undefined;
 }
 
 export class RelayMetrics {
@@ -51,6 +54,13 @@ export class RelayMetrics {
     this.replacedByOtherNode = r.register(new Counter('pigeon_relay_replaced_by_other_node_total', 'Connections closed with REPLACED because the device connected on another node.'));
     this.sweeps = r.register(new Counter('pigeon_relay_sweeps_total', 'Mailbox re-reads not triggered by a doorbell (periodic sweep, bus reconnection).'));
     this.sweepDeliveries = r.register(new Counter('pigeon_relay_sweep_deliveries_total', 'Messages delivered by a sweep (each one a doorbell that was missed or late).'));
+    const batches = (pick: (s: StoreBatchStats[keyof StoreBatchStats]) => number) => () => {
+      const stats = sources.storeBatches();
+      return stats === undefined ? [] : (['writes', 'reads'] as const).map((kind) => ({ labels: { kind }, value: pick(stats[kind]) }));
+    };
+    r.register(new CollectedCounter('pigeon_relay_store_batches_total', 'Store batches sent (group commit), by kind (writes, reads).', batches((s) => s.batches)));
+    r.register(new CollectedCounter('pigeon_relay_store_batch_items_total', 'Operations carried by those batches, by kind (items / batches = mean batch size).', batches((s) => s.items)));
+    r.register(new CollectedCounter('pigeon_relay_store_failed_batches_total', 'Batches that failed as a whole (their operations were then retried one by one), by kind.', batches((s) => s.failedBatches)));
     r.register(new Gauge('pigeon_relay_queue_depth_sampled_messages', 'Messages waiting in the mailboxes of the sampled online devices (last sample).', () => sources.queueDepthSample().messages));
     r.register(new Gauge('pigeon_relay_queue_depth_sampled_max_messages', 'Largest mailbox among the sampled online devices (last sample).', () => sources.queueDepthSample().maxMessages));
     r.register(new Gauge('pigeon_relay_queue_depth_sampled_devices', 'How many online devices the last queue-depth sample covered.', () => sources.queueDepthSample().devices));

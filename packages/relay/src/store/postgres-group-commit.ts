@@ -1,21 +1,34 @@
 /**
- * Group commit for the PostgreSQL store's mailbox writes, as the SQLite store does it: the writes
- * of one kind issued in one event-loop turn go to each shard as one call (one transaction, one
- * commit, one round trip). Under load this is what keeps PostgreSQL's per-statement CPU cost from
- * capping throughput (STORE-POSTGRES.md, "Performance").
+ * Group commit for the PostgreSQL store: per shard, at most ONE batch is at the server at a time,
+ * and whatever arrives while it commits becomes the next batch. Under load the batches grow by
+ * themselves (no timer, no fixed window): a slow commit means a bigger next batch, so statements,
+ * transactions, fsyncs and round trips per message fall as the load rises, and an idle relay pays
+ * only one event-loop turn (setImmediate collects the writes of the current turn).
  *
- * Batches are sorted by mailbox key, so batches from several relay nodes (and the sweep) lock
- * mailboxes in the same order and cannot deadlock. If a batch fails, its writes are retried one by
- * one, so a failure belongs to the write that caused it and the others still get their outcome.
+ * Guarantees (postgres-store.ts relies on them):
+ * - A write's promise resolves after the transaction holding it committed (never earlier).
+ * - Writes to one key (mailbox) apply in issue order: batches of a shard run one after another,
+ *   a batch takes the oldest waiting writes, and the sort by key is stable.
+ * - Batches are sorted by key, so batches from several relay nodes (and the sweep) lock
+ *   mailboxes in the same order and cannot deadlock.
+ * - A batch is one transaction: when it fails nothing of it is visible. Its writes are then
+ *   retried alone (per key in issue order), so a write that cannot commit fails only itself;
+ *   each write that still fails rejects with STORE_FAILED (the client retries the same
+ *   message id, which is idempotent).
  */
+import { RelayServerError } from '../errors.js';
 
 export interface BatchSender<I, O> {
-  /** Mailbox key of a write: the sort key of the batch. */
+  /** Sort key of a write (the mailbox): locks are taken in this order. */
   key(item: I): Buffer;
+  /** One write in its own transaction (retries after a failed batch). */
   one(shard: number, item: I): Promise<O>;
-  /** Outcomes in the order of `items` (already sorted by key). */
+  /** One transaction for all; outcomes in the order of `items` (already sorted by key). */
   many(shard: number, items: readonly I[]): Promise<O[]>;
 }
+
+/** Writes per batch at most: bounds one statement's size and how long it holds its locks. */
+export const DEFAULT_MAX_BATCH = 512;
 
 interface Entry<I, O> {
   readonly item: I;
@@ -23,58 +36,111 @@ interface Entry<I, O> {
   reject(error: unknown): void;
 }
 
-export class GroupCommitter<I, O> {
-  private queues = new Map<number, Entry<I, O>[]>();
-  private scheduled = false;
+interface ShardQueue<I, O> {
+  waiting: Entry<I, O>[];
+  /** A batch is at the server, or a flush is scheduled. */
+  busy: boolean;
+  /** Settles after the last write added so far has settled (batches run in order). */
+  tail: Promise<void>;
+}
 
-  /** enabled=false sends every write on its own (lower latency when idle, more commits). */
+export interface GroupCommitterStats {
+  /** Batches sent, writes in them, batches that failed as a whole. */
+  batches: number;
+  items: number;
+  failedBatches: number;
+}
+
+export class GroupCommitter<I, O> {
+  private readonly queues = new Map<number, ShardQueue<I, O>>();
+  readonly stats: GroupCommitterStats = { batches: 0, items: 0, failedBatches: 0 };
+
+  /** maxBatch = 1 sends every write in its own transaction (still in issue order). */
   constructor(
     private readonly sender: BatchSender<I, O>,
-    private readonly enabled: boolean,
+    private readonly maxBatch = DEFAULT_MAX_BATCH,
   ) {}
 
   add(shard: number, item: I): Promise<O> {
-    if (!this.enabled) return this.sender.one(shard, item);
-    return new Promise<O>((resolve, reject) => {
-      let queue = this.queues.get(shard);
-      if (queue === undefined) this.queues.set(shard, (queue = []));
-      queue.push({ item, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+    let queue = this.queues.get(shard);
+    if (queue === undefined) this.queues.set(shard, (queue = { waiting: [], busy: false, tail: Promise.resolve() }));
+    const q = queue;
+    const result = new Promise<O>((resolve, reject) => {
+      q.waiting.push({ item, resolve, reject });
     });
+    q.tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    if (!q.busy) {
+      q.busy = true;
+      // The writes of this event-loop turn go together.
+      setImmediate(() => this.next(shard, q));
+    }
+    return result;
   }
 
-  private flush(): void {
-    this.scheduled = false;
-    const queues = this.queues;
-    this.queues = new Map();
-    for (const [shard, queue] of queues) void this.send(shard, queue);
+  /** Settles once every write added to this shard so far has settled. */
+  settled(shard: number): Promise<void> {
+    return this.queues.get(shard)?.tail ?? Promise.resolve();
   }
 
-  private async send(shard: number, queue: Entry<I, O>[]): Promise<void> {
-    const one = async (e: Entry<I, O>) => {
-      try {
-        e.resolve(await this.sender.one(shard, e.item));
-      } catch (error) {
-        e.reject(error);
-      }
-    };
-    if (queue.length === 1) return one(queue[0]!);
-    queue.sort((x, y) => Buffer.compare(this.sender.key(x.item), this.sender.key(y.item)));
+  /** Settles once every write added so far (all shards) has settled. */
+  async allSettled(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.tail));
+  }
+
+  private next(shard: number, q: ShardQueue<I, O>): void {
+    if (q.waiting.length === 0) {
+      q.busy = false;
+      return;
+    }
+    const batch = q.waiting.length <= this.maxBatch ? q.waiting : q.waiting.slice(0, this.maxBatch);
+    q.waiting = q.waiting.length <= this.maxBatch ? [] : q.waiting.slice(this.maxBatch);
+    // While this batch commits, later writes wait in q.waiting: they are the next batch.
+    void this.send(shard, batch).finally(() => this.next(shard, q));
+  }
+
+  private async send(shard: number, batch: Entry<I, O>[]): Promise<void> {
+    this.stats.batches++;
+    this.stats.items += batch.length;
+    if (batch.length === 1) {
+      await this.alone(shard, batch);
+      return;
+    }
+    // Stable: writes to one key keep their issue order.
+    const sorted = batch.slice().sort((x, y) => Buffer.compare(this.sender.key(x.item), this.sender.key(y.item)));
     let outcomes: O[];
     try {
       outcomes = await this.sender.many(
         shard,
-        queue.map((e) => e.item),
+        sorted.map((e) => e.item),
       );
-      if (outcomes.length !== queue.length) throw new Error('a batch returned the wrong number of outcomes');
+      if (outcomes.length !== sorted.length) throw new Error('a batch returned the wrong number of outcomes');
     } catch {
-      // Nothing of a failed batch committed (one transaction): retry each write alone.
-      await Promise.all(queue.map(one));
+      // Nothing of the failed batch committed (one transaction): each write is tried alone.
+      this.stats.failedBatches++;
+      const byKey = new Map<string, Entry<I, O>[]>();
+      for (const e of sorted) {
+        const k = this.sender.key(e.item).toString('hex');
+        const list = byKey.get(k);
+        if (list === undefined) byKey.set(k, [e]);
+        else list.push(e);
+      }
+      await Promise.all([...byKey.values()].map((entries) => this.alone(shard, entries)));
       return;
     }
-    queue.forEach((e, i) => e.resolve(outcomes[i]!));
+    sorted.forEach((e, i) => e.resolve(outcomes[i]!));
+  }
+
+  /** Each write in its own transaction, one after another (they share a key, or there is one). */
+  private async alone(shard: number, entries: readonly Entry<I, O>[]): Promise<void> {
+    for (const e of entries) {
+      try {
+        e.resolve(await this.sender.one(shard, e.item));
+      } catch (error) {
+        e.reject(error instanceof RelayServerError ? error : new RelayServerError('STORE_FAILED', 'the database did not complete the operation', { cause: error }));
+      }
+    }
   }
 }

@@ -261,6 +261,38 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX provisioning_by_expiry ON provisioning (expires_at);
     `,
   },
+  {
+    version: 5,
+    name: 'mailbox write batches',
+    // One batch of the group commit (postgres-group-commit.ts): enqueues and acks of many
+    // mailboxes in one statement and one transaction. The caller sorts the writes by device (a
+    // stable sort: one mailbox's writes keep their issue order), so every batch locks usage rows
+    // in the same order. Write i is an ack when p_is_ack[i], its ids being
+    // p_ack_ids[p_ack_starts[i]:p_ack_ends[i]]; otherwise an enqueue. Outcomes are pigeon_enqueue's
+    // texts, or the number of messages an ack deleted.
+    sql: `
+      CREATE FUNCTION pigeon_mailbox_writes(
+        p_is_ack BOOLEAN[], p_devices BYTEA[], p_message_ids BYTEA[], p_envelopes BYTEA[],
+        p_received_at BIGINT[], p_expires_at BIGINT[], p_max_messages BIGINT[], p_max_bytes BIGINT[],
+        p_ack_ids BYTEA[], p_ack_starts INTEGER[], p_ack_ends INTEGER[]
+      ) RETURNS TEXT[] LANGUAGE plpgsql AS $fn$
+      DECLARE
+        n INTEGER := coalesce(array_length(p_devices, 1), 0);
+        outcomes TEXT[] := array_fill(NULL::TEXT, ARRAY[n]);
+      BEGIN
+        FOR i IN 1 .. n LOOP
+          IF p_is_ack[i] THEN
+            outcomes[i] := pigeon_ack(p_devices[i], p_ack_ids[p_ack_starts[i]:p_ack_ends[i]])::TEXT;
+          ELSE
+            outcomes[i] := pigeon_enqueue(p_devices[i], p_message_ids[i], p_envelopes[i], p_received_at[i],
+              p_expires_at[i], p_max_messages[i], p_max_bytes[i]);
+          END IF;
+        END LOOP;
+        RETURN outcomes;
+      END
+      $fn$;
+    `,
+  },
 ];
 
 export const LATEST_POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]!.version;

@@ -15,8 +15,10 @@
  *   serialises writers of the same account or device;
  * - refusals are results; any driver or server error rejects the promise (relay: INTERNAL).
  *
- * Group commit (postgres-group-commit.ts): enqueues and acks of one event-loop turn share one
- * transaction per shard; writes to one mailbox keep their issue order (inMailboxOrder).
+ * Group commit (postgres-group-commit.ts): per shard one batch of mailbox writes (enqueues and
+ * acks together) is at the server at a time, one statement and one transaction; what arrives
+ * meanwhile is the next batch. Writes to one mailbox keep their issue order. Mailbox reads
+ * (`pending`) are batched the same way, one statement for the reads of many connections.
  *
  * Sharding: account data lives on the account's shard, mailboxes and the device directory on the
  * device's shard. Calls that name only a device (getDevice, putPreKeys) find its account through
@@ -40,6 +42,7 @@ import type {
   RegisterDeviceResult,
   RelayStore,
   StoredDevice,
+  StoreBatchStats,
   StoredMessage,
   TakenBundle,
 } from './types.js';
@@ -59,8 +62,10 @@ export interface PostgresStoreOptions {
   readonly idleTimeoutMs?: number;
   readonly applicationName?: string;
   /**
-   * Send the enqueues (and the acks) of one event-loop turn to a shard as one transaction (fewer commits and
-   * round trips under load, one more loop turn of latency). Default true.
+   * Batch the mailbox writes (and reads) to a shard: one batch at the server at a time, the next
+   * made of what arrived meanwhile (fewer commits and round trips under load, one more loop turn
+   * of latency when idle). false: every write in its own transaction, still in issue order.
+   * Default true.
    */
   readonly groupCommit?: boolean;
   /** Errors of idle pooled connections (e.g. the server restarted); they are dropped and replaced. */
@@ -179,12 +184,17 @@ const SQL = {
   countTokens: 'SELECT count(*)::bigint AS n FROM delivery_tokens WHERE account_id = $1',
   hasToken: 'SELECT 1 FROM delivery_tokens WHERE account_id = $1 AND token_hash = $2',
   enqueue: 'SELECT pigeon_enqueue($1, $2, $3, $4, $5, $6, $7) AS outcome',
-  enqueueMany: `SELECT pigeon_enqueue_many($1::bytea[], $2::bytea[], $3::bytea[], $4::bigint[], $5::bigint[],
-    $6::bigint[], $7::bigint[]) AS outcomes`,
+  mailboxWrites: `SELECT pigeon_mailbox_writes($1::boolean[], $2::bytea[], $3::bytea[], $4::bytea[], $5::bigint[],
+    $6::bigint[], $7::bigint[], $8::bigint[], $9::bytea[], $10::integer[], $11::integer[]) AS outcomes`,
   pending: `SELECT seq, message_id, envelope, received_at FROM messages
     WHERE recipient = $1 AND seq > $2 AND expires_at > $3 ORDER BY seq LIMIT $4`,
+  // The reads of many connections in one statement; r.i says which read a row answers.
+  pendingMany: `SELECT r.i, m.seq, m.message_id, m.envelope, m.received_at
+    FROM unnest($1::bytea[], $2::bigint[], $3::bigint[], $4::integer[]) WITH ORDINALITY AS r (recipient, after_seq, now, lim, i)
+    CROSS JOIN LATERAL (SELECT seq, message_id, envelope, received_at FROM messages
+      WHERE recipient = r.recipient AND seq > r.after_seq AND expires_at > r.now ORDER BY seq LIMIT r.lim) AS m
+    ORDER BY r.i, m.seq`,
   ack: 'SELECT pigeon_ack($1, $2::bytea[]) AS n',
-  ackMany: 'SELECT pigeon_ack_many($1::bytea[], $2::bytea[], $3::integer[], $4::integer[]) AS counts',
   sweep: 'SELECT pigeon_sweep_batch($1, $2) AS n',
   usage: 'SELECT messages, bytes FROM mailbox_usage WHERE device_id = $1',
   // linked devices (migration 4)
@@ -211,10 +221,22 @@ type StatementName = keyof typeof SQL;
 const stmt = (name: StatementName, values: unknown[]): QueryConfig => ({ name, text: SQL[name], values });
 
 type EnqueueValues = readonly [Buffer, Buffer, Buffer, number, number, number, number];
-interface AckRequest {
+/** One write of a group-commit batch: an enqueue (its pigeon_enqueue arguments) or an ack. */
+type MailboxWrite = { readonly kind: 'enqueue'; readonly values: EnqueueValues } | { readonly kind: 'ack'; readonly deviceId: Buffer; readonly messageIds: readonly Buffer[] };
+interface PendingRead {
   readonly deviceId: Buffer;
-  readonly messageIds: readonly Buffer[];
+  readonly afterSeq: number;
+  readonly now: number;
+  readonly limit: number;
 }
+interface PendingRow {
+  seq: number;
+  message_id: Buffer;
+  envelope: Buffer;
+  received_at: number;
+}
+const toMessage = (r: PendingRow): StoredMessage => ({ seq: r.seq, messageId: r.message_id, envelope: r.envelope, receivedAt: r.received_at });
+const writeKey = (w: MailboxWrite): Buffer => (w.kind === 'enqueue' ? w.values[0] : w.deviceId);
 
 /** Thrown inside a transaction to roll it back and return a refusal. */
 class Refusal<T> {
@@ -323,10 +345,10 @@ function positiveInt(n: number, name: string): number {
 export class PostgresRelayStore implements RelayStore {
   private closed = false;
   private readonly router: ShardRouter;
-  private readonly enqueues: GroupCommitter<EnqueueValues, string>;
-  private readonly acks: GroupCommitter<AckRequest, number>;
-  /** Last write queued per mailbox (hex device id); see inMailboxOrder. */
-  private readonly mailboxTails = new Map<string, Promise<void>>();
+  /** Enqueues and acks, one batch per shard at a time (postgres-group-commit.ts). */
+  private readonly writes: GroupCommitter<MailboxWrite, string | number>;
+  /** Mailbox reads of many connections, one statement per shard at a time. */
+  private readonly reads: GroupCommitter<PendingRead, StoredMessage[]>;
   /** deviceId (hex) -> accountId, only for devices whose row was seen; insertion order = age. */
   private readonly deviceAccounts = new Map<string, Buffer>();
 
@@ -336,38 +358,59 @@ export class PostgresRelayStore implements RelayStore {
     groupCommit = true,
   ) {
     this.router = new ShardRouter(shards.map((s) => s.name));
-    this.enqueues = new GroupCommitter<EnqueueValues, string>(
+    this.writes = new GroupCommitter<MailboxWrite, string | number>(
       {
-        key: (v) => v[0],
-        one: async (shard, v) => (await this.rows<{ outcome: string }>(this.pools[shard]!, 'enqueue', [...v]))[0]?.outcome ?? '',
-        many: async (shard, vs) => {
-          const column = (i: number) => vs.map((v) => v[i]);
-          const [row] = await this.rows<{ outcomes: string[] }>(this.pools[shard]!, 'enqueueMany', [0, 1, 2, 3, 4, 5, 6].map(column));
-          return row?.outcomes ?? [];
-        },
-      },
-      groupCommit,
-    );
-    this.acks = new GroupCommitter<AckRequest, number>(
-      {
-        key: (a) => a.deviceId,
-        one: async (shard, a) => (await this.rows<{ n: number }>(this.pools[shard]!, 'ack', [a.deviceId, a.messageIds]))[0]?.n ?? 0,
-        many: async (shard, as) => {
-          // The id lists travel flattened, with each device's slice given by 1-based bounds.
-          const starts: number[] = [];
-          const ends: number[] = [];
-          let at = 1;
-          for (const a of as) {
-            starts.push(at);
-            at += a.messageIds.length;
-            ends.push(at - 1);
+        key: writeKey,
+        one: async (shard, w) =>
+          w.kind === 'enqueue'
+            ? ((await this.rows<{ outcome: string }>(this.pools[shard]!, 'enqueue', [...w.values]))[0]?.outcome ?? '')
+            : ((await this.rows<{ n: number }>(this.pools[shard]!, 'ack', [w.deviceId, w.messageIds]))[0]?.n ?? 0),
+        many: async (shard, ws) => {
+          // Column arrays; an ack's id list travels flattened, its slice given by 1-based bounds.
+          const isAck: boolean[] = [];
+          const cols: unknown[][] = [[], [], [], [], [], [], []];
+          const ackIds: Buffer[] = [];
+          const starts: (number | null)[] = [];
+          const ends: (number | null)[] = [];
+          for (const w of ws) {
+            if (w.kind === 'enqueue') {
+              isAck.push(false);
+              w.values.forEach((v, i) => cols[i]!.push(v));
+              starts.push(null);
+              ends.push(null);
+            } else {
+              isAck.push(true);
+              cols[0]!.push(w.deviceId);
+              for (let i = 1; i < 7; i++) cols[i]!.push(null);
+              starts.push(ackIds.length + 1);
+              ackIds.push(...w.messageIds);
+              ends.push(ackIds.length);
+            }
           }
-          const values = [as.map((a) => a.deviceId), as.flatMap((a) => a.messageIds), starts, ends];
-          const [row] = await this.rows<{ counts: number[] }>(this.pools[shard]!, 'ackMany', values);
-          return (row?.counts ?? []).map(Number);
+          const [row] = await this.rows<{ outcomes: string[] }>(this.pools[shard]!, 'mailboxWrites', [isAck, ...cols, ackIds, starts, ends]);
+          const outcomes = row?.outcomes ?? [];
+          return outcomes.map((o, i) => (isAck[i] ? Number(o) : o));
         },
       },
-      groupCommit,
+      groupCommit ? undefined : 1,
+    );
+    this.reads = new GroupCommitter<PendingRead, StoredMessage[]>(
+      {
+        key: (r) => r.deviceId,
+        one: async (shard, r) => (await this.rows<PendingRow>(this.pools[shard]!, 'pending', [r.deviceId, r.afterSeq, r.now, r.limit])).map(toMessage),
+        many: async (shard, rs) => {
+          const rows = await this.rows<PendingRow & { i: number }>(this.pools[shard]!, 'pendingMany', [
+            rs.map((r) => r.deviceId),
+            rs.map((r) => r.afterSeq),
+            rs.map((r) => r.now),
+            rs.map((r) => r.limit),
+          ]);
+          const out = rs.map((): StoredMessage[] => []);
+          for (const row of rows) out[row.i - 1]!.push(toMessage(row));
+          return out;
+        },
+      },
+      groupCommit ? undefined : 1,
     );
   }
 
@@ -589,51 +632,30 @@ export class PostgresRelayStore implements RelayStore {
 
   // ---- mailboxes -----------------------------------------------------------------------------
 
-  /**
-   * Writes to one mailbox through this store apply in the order they were issued, as SQLite's
-   * group commit does: an ack issued before an enqueue frees its room first. Connections to the
-   * server would otherwise race. The usage row lock serialises these writes on the server anyway,
-   * so waiting here costs one local round trip, and other mailboxes are not held up.
-   */
-  private inMailboxOrder<T>(deviceId: Uint8Array, run: () => Promise<T>): Promise<T> {
-    const key = b(deviceId).toString('hex');
-    const previous = this.mailboxTails.get(key) ?? Promise.resolve();
-    const result = previous.then(run);
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.mailboxTails.set(key, tail);
-    void tail.then(() => {
-      if (this.mailboxTails.get(key) === tail) this.mailboxTails.delete(key);
-    });
-    return result;
-  }
-
   async enqueue(m: NewMessage, limits: MailboxLimits): Promise<EnqueueResult> {
     this.pool(m.recipientDeviceId); // refuses after close
     const shard = this.router.shardOf(m.recipientDeviceId);
     const values: EnqueueValues = [b(m.recipientDeviceId), b(m.messageId), b(m.envelope), m.receivedAt, m.expiresAt, limits.maxMessages, limits.maxBytes];
-    const outcome = await this.inMailboxOrder(m.recipientDeviceId, () => this.enqueues.add(shard, values));
+    const outcome = await this.writes.add(shard, { kind: 'enqueue', values });
     if (outcome !== 'stored' && outcome !== 'duplicate' && outcome !== 'full') throw new Error(`pigeon_enqueue returned ${String(outcome)}`);
     return outcome;
   }
 
   async pending(deviceId: Uint8Array, afterSeq: number, now: number, limit: number): Promise<StoredMessage[]> {
-    const rows = await this.rows<{ seq: number; message_id: Buffer; envelope: Buffer; received_at: number }>(
-      this.pool(deviceId),
-      'pending',
-      [b(deviceId), afterSeq, now, limit],
-    );
-    return rows.map((r) => ({ seq: r.seq, messageId: r.message_id, envelope: r.envelope, receivedAt: r.received_at }));
+    this.pool(deviceId); // refuses after close
+    return this.reads.add(this.router.shardOf(deviceId), { deviceId: b(deviceId), afterSeq, now, limit });
   }
 
   async ack(deviceId: Uint8Array, messageIds: readonly Uint8Array[]): Promise<number> {
     this.pool(deviceId); // refuses after close
     if (messageIds.length === 0) return 0;
     const shard = this.router.shardOf(deviceId);
-    const request: AckRequest = { deviceId: b(deviceId), messageIds: messageIds.map(b) };
-    return this.inMailboxOrder(deviceId, () => this.acks.add(shard, request));
+    return Number(await this.writes.add(shard, { kind: 'ack', deviceId: b(deviceId), messageIds: messageIds.map(b) }));
+  }
+
+  /** Batches sent to the server, operations in them, and batches that failed as a whole (since open). */
+  batchStats(): StoreBatchStats {
+    return { writes: { ...this.writes.stats }, reads: { ...this.reads.stats } };
   }
 
   async sweepExpired(now: number): Promise<number> {
@@ -697,7 +719,9 @@ export class PostgresRelayStore implements RelayStore {
       // failure here leaves only unreachable rows (getDevice finds no device), never a live device.
       for (const deviceId of result.removed) {
         this.deviceAccounts.delete(b(deviceId).toString('hex'));
-        await this.inMailboxOrder(deviceId, () => this.pool(deviceId).query(stmt('deleteMailbox', [b(deviceId)])));
+        // After the mailbox writes already issued (a late enqueue would leave an orphan mailbox).
+        await this.writes.settled(this.router.shardOf(deviceId));
+        await this.pool(deviceId).query(stmt('deleteMailbox', [b(deviceId)]));
       }
     }
     return result;
@@ -727,7 +751,7 @@ export class PostgresRelayStore implements RelayStore {
     if (this.closed) return;
     this.closed = true;
     // Mailbox writes already accepted still run (their callers are waiting for the commit).
-    await Promise.all([...this.mailboxTails.values()]);
+    await Promise.all([this.writes.allSettled(), this.reads.allSettled()]);
     await Promise.all(this.pools.map((p) => p.end()));
   }
 }

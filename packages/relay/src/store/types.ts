@@ -127,6 +127,15 @@ export interface RelayStore extends LinkedDeviceStore {
    */
   readonly resolvesInCommitOrder?: boolean;
 
+  /** Group-commit counters since open, for stores that batch round trips (PostgreSQL). */
+  batchStats?(): StoreBatchStats;
+
   /** Flushes pending writes and releases the store. */
   close(): Promise<void>;
+}
+
+/** Batches sent to the database and the operations they carried, by kind; see batchStats. */
+export interface StoreBatchStats {
+  readonly writes: { readonly batches: number; readonly items: number; readonly failedBatches: number };
+  readonly reads: { readonly batches: number; readonly items: number; readonly failedBatches: number };
 }

@@ -1,5 +1,12 @@
+import { devicesEn } from './devices.js';
+import { attachmentsEn } from './attachments.js';
+
 /** English strings. Keys are shared with ru.ts (the type checker keeps them in step). */
 export const en = {
+  // linked devices (devices.ts)
+  ...devicesEn,
+  // attachments (attachments.ts)
+  ...attachmentsEn,
   appName: 'Pigeon',
   loading: 'Opening Pigeon…',
   loadFailed: 'Pigeon could not start: {error}',
@@ -23,7 +30,7 @@ export const en = {
   copied: 'Copied',
   newInvite: 'New link',
   acceptTitle: 'Add a contact',
-  acceptText: 'Paste an invite link you received (pigeon://invite/… or a web link).',
+  acceptText: 'Paste an invite link you received (pigeon://invite/…, a group link pigeon://group/… or a web link).',
   inviteLink: 'Invite link',
   accept: 'Add',
   accepting: 'Adding…',
@@ -119,6 +126,49 @@ export const en = {
   expiresIn: "Disappears",
   removeReaction: "Remove reaction",
   chooseReaction: "Choose a reaction",
+  // groups
+  newGroup: "New group",
+  groupLabel: "Group",
+  groupName: "Group name",
+  groupPickMembers: "Members (from your contacts)",
+  groupNoContacts: "Add contacts first: a group is made of your contacts.",
+  groupCreate: "Create group",
+  groupCreating: "Creating…",
+  groupCreateFailed: "Could not create the group ({code}).",
+  groupInfo: "Group info",
+  groupInfoTitle: "{name}: group info",
+  groupMembersCount: "{count} members",
+  groupMessagesOf: "Messages in {name}",
+  groupMessageLabel: "Message to the group {name}",
+  groupAdmin: "admin",
+  groupMakeAdmin: "Make admin",
+  groupUnmakeAdmin: "Remove as admin",
+  groupRemove: "Remove",
+  groupConfirmRemove: "Remove {name} from the group? They will not receive new messages.",
+  groupRename: "Rename",
+  groupAddMembers: "Add members",
+  groupNoOneToAdd: "All your contacts are in this group.",
+  groupAdd: "Add",
+  groupInviteTitle: "Invite link",
+  groupInviteText: "Whoever opens this link becomes your contact and is added to the group (while this device is online). Anyone holding it can ask to join: share it only with people you want in the group.",
+  groupInviteQr: "QR code of the group invite link",
+  groupCreateInvite: "Create invite link",
+  groupLeaveTitle: "Leave",
+  groupLeave: "Leave group",
+  groupConfirmLeave: "Leave {name}? You will stop receiving its messages.",
+  groupNotMember: "You are no longer a member of this group.",
+  groupNotMemberBanner: "You were removed from this group or left it. New messages are not delivered to you.",
+  groupNeedsAdmin: "Only an admin can change the members, the name or the invite link.",
+  groupNeedsAccountKey: "Group changes are signed with your account key, which is on your first device. Make them there.",
+  groupErrPermission: "The group refused this change: you need to be an admin ({code}).",
+  groupErrAccountKey: "This needs your account key, which is on your first device ({code}).",
+  groupErrFull: "The group is full ({code}).",
+  groupErrUnknown: "You are not a member of this group ({code}).",
+  groupErrBadLink: "This is not a valid group link ({code}).",
+  groupJoinFailed: "Could not use the group link ({code}).",
+  groupJoinTitle: "Joining {name}",
+  groupJoinPending: "You asked to join “{name}”. It opens here when an admin’s device adds you (it has to be online).",
+  newGroupMessage: "New message in {group}",
 } as const;
 
 export type MessageKey = keyof typeof en;

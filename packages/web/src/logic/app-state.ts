@@ -11,7 +11,12 @@ export type View =
   | { name: 'invite' }
   | { name: 'accept'; link?: string }
   | { name: 'safety'; contactId: string }
-  | { name: 'settings' };
+  | { name: 'settings' }
+  // groups (logic/groups.ts holds their state)
+  | { name: 'group'; groupId: string }
+  | { name: 'group-info'; groupId: string }
+  | { name: 'new-group' }
+  | { name: 'group-joining'; groupId: string; groupName: string };
 
 export interface AppState {
   readonly contacts: readonly Contact[];

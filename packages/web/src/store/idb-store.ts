@@ -19,7 +19,9 @@ import type { KeyVault } from './key-vault.js';
 // 'safety' (key-change events) arrived with the SDK's schema 3; rows live in the same object store,
 // so an older database simply has none (no IndexedDB version bump needed).
 // Message life (the SDK's schema 5: msgmeta, reaction, block, request) likewise needs no version bump.
-export const TABLES = ['identity', 'prekey', 'session', 'contact', 'device', 'invite', 'message', 'outbox', 'seen', 'state', 'safety', 'msgmeta', 'reaction', 'block', 'request'] as const;
+// Groups (idb-group-store.ts: group, gkey = received sender keys, gmsg = messages, gheld = held payloads) too,
+// and the SDK's schema 6 (grcpt = members' receipts of our group messages, gsent = which sender key carried each copy).
+export const TABLES = ['identity', 'prekey', 'session', 'contact', 'device', 'invite', 'message', 'outbox', 'seen', 'state', 'safety', 'msgmeta', 'reaction', 'block', 'request', 'group', 'gkey', 'gmsg', 'gheld', 'grcpt', 'gsent'] as const;
 export type Table = (typeof TABLES)[number];
 
 /** Fields holding private key material, sealed at rest ('self': the whole value is a blob). */
@@ -27,6 +29,11 @@ export const SECRET_FIELDS: Partial<Record<Table, readonly string[] | 'self'>> =
   identity: ['accountKeys', 'deviceKeys'],
   prekey: 'self',
   session: ['record'],
+  // Sender Keys (ours and received) and held payloads (they may carry a sender key distribution).
+  // A null field (no own key yet) stays null.
+  group: ['ownKey'],
+  gkey: 'self',
+  gheld: ['payload'],
 };
 
 /** One row: its value and a sequence number (insertion order, the tie-break SQLite's rowid gives). */
@@ -68,6 +75,15 @@ export function emptySnapshot(): Snapshot {
 
 const byOrder = (a: { row: MessageRow | OutboxRow; sortKey: number; s: number }, b: { sortKey: number; s: number }) =>
   a.sortKey - b.sortKey || a.s - b.s;
+
+/** The mirror seen by stores that share this one's transactions (idb-group-store.ts). */
+export interface SharedTables {
+  get<T>(table: Table, key: string): T | undefined;
+  has(table: Table, key: string): boolean;
+  /** A write (null = delete) inside the current transaction, or a transaction of its own. */
+  write(table: Table, key: string, value: unknown | null): void;
+  entries(table: Table): IterableIterator<[string, Entry]>;
+}
 
 export class IdbClientStore implements ClientStore {
   readonly #tables: Snapshot;
@@ -161,6 +177,16 @@ export class IdbClientStore implements ClientStore {
         this.onPersistError?.(new StoreError('PERSIST_FAILED', 'could not write to IndexedDB', { cause: err }));
       }
     });
+  }
+
+  /** Row access for a store that commits in this one's transactions (the group store). */
+  sharedTables(): SharedTables {
+    return {
+      get: <T>(t: Table, key: string) => this.#get<T>(t, key),
+      has: (t, key) => this.#table(t).has(key),
+      write: (t, key, value) => this.#write(t, key, value),
+      entries: (t) => this.#table(t).entries(),
+    };
   }
 
   // ---- ClientStore ------------------------------------------------------------------------------
@@ -412,7 +438,7 @@ async function sealValue(vault: KeyVault, table: Table, key: string, value: unkn
   if (!spec) return value;
   if (spec === 'self') return vault.seal(value as Uint8Array, aadOf(table, key, ''));
   const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-  for (const f of spec) out[f] = await vault.seal(out[f] as Uint8Array, aadOf(table, key, f));
+  for (const f of spec) if (out[f] !== null) out[f] = await vault.seal(out[f] as Uint8Array, aadOf(table, key, f));
   return out;
 }
 
@@ -426,6 +452,7 @@ async function openValue(vault: KeyVault, table: Table, key: string, value: unkn
   const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
   for (const f of spec) {
     const blob = out[f];
+    if (blob === null) continue; // an optional secret that is absent (a group without its own key yet)
     if (!isSealedBlob(blob)) throw new Error(`unsealed secret in ${table}.${f}`);
     out[f] = await vault.open(blob, aadOf(table, key, f));
   }

@@ -1,17 +1,32 @@
 import { useState } from 'preact/hooks';
 import type { Contact, PigeonClient } from '@pigeon/client';
+import { extractGroupLink, groupErrorKey } from '../logic/groups.js';
 import { extractInviteLink } from '../logic/invite-input.js';
 import { errorCode } from './errors.js';
 import { useI18n } from './i18n-context.js';
 import { PaneHeader } from './PaneHeader.js';
 
-export function AcceptInvite({ client, initial, onAccepted, onBack }: { client: PigeonClient; initial?: string; onAccepted: (c: Contact) => void; onBack: () => void }) {
+export function AcceptInvite({ client, initial, onAccepted, onJoinGroup, onBack }: { client: PigeonClient; initial?: string; onAccepted: (c: Contact) => void; onJoinGroup?: (groupLink: string) => Promise<void>; onBack: () => void }) {
   const { t } = useI18n();
   const [text, setText] = useState(initial ?? '');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const submit = async (e: Event) => {
     e.preventDefault();
+    // A group link (pigeon://group/… or #group=…) asks to join; a contact link adds a contact.
+    const groupLink = onJoinGroup ? extractGroupLink(text) : null;
+    if (groupLink && onJoinGroup) {
+      setBusy(true);
+      setError(null);
+      try {
+        await onJoinGroup(groupLink);
+      } catch (err) {
+        const code = errorCode(err);
+        setError(t(groupErrorKey(code, 'groupJoinFailed'), { code }));
+        setBusy(false);
+      }
+      return;
+    }
     const link = extractInviteLink(text);
     if (!link) {
       setError(t('badLink'));

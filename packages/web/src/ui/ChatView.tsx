@@ -8,6 +8,9 @@ import { useI18n } from './i18n-context.js';
 import { MessageBubble } from './MessageBubble.js';
 import type { MessageActions } from './MessageBubble.js';
 import { TIMER_CHOICES, TYPING_IDLE_MS, timerLabel } from '../logic/life.js';
+import { attachmentOf, UploadBubble } from './AttachmentBubble.js';
+import { AttachButton, sendTransferredFile, usePendingUploads } from './AttachButton.js';
+import { useStickyLog } from './useStickyLog.js';
 
 export interface ChatProps {
   readonly client: PigeonClient;
@@ -120,8 +123,18 @@ export function ChatView({ client, contact, messages, warning, onSent, onSafety,
     inputRef.current?.focus();
   };
   const now = Date.now();
+  const pendingUploads = usePendingUploads(contact.id);
+  const sticky = useStickyLog(logRef, pendingUploads.length);
+  const sendFileBlocked = contact.keyChanged || blocked;
   return (
-    <section class="chat" aria-labelledby="chat-title">
+    <section
+      class="chat"
+      aria-labelledby="chat-title"
+      onDragOver={(e) => !sendFileBlocked && e.dataTransfer?.types.includes('Files') && e.preventDefault()}
+      onDrop={(e) => {
+        if (!sendFileBlocked && sendTransferredFile(client, contact.id, e.dataTransfer, onSent)) e.preventDefault();
+      }}
+    >
       <header class="pane-header">
         <button type="button" class="icon back" onClick={onBack} aria-label={t('back')}>
           ←
@@ -202,16 +215,19 @@ export function ChatView({ client, contact, messages, warning, onSent, onSafety,
           </div>
         </div>
       )}
-      <div class="log" role="log" aria-live="polite" aria-label={t('messagesOf', { name: contact.name })} ref={logRef} tabIndex={0}>
+      <div class="log" role="log" aria-live="polite" aria-label={t('messagesOf', { name: contact.name })} ref={logRef} tabIndex={0} onScroll={sticky.onScroll} onLoadCapture={sticky.onLoadCapture}>
         {withDaySeparators(messages).map((item) =>
           item.kind === 'day' ? (
             <div class="day" role="separator" key={item.key}>
               <span>{dayLabel(item.day, now, locale, { today: t('today'), yesterday: t('yesterday') })}</span>
             </div>
           ) : (
-            <MessageBubble m={item.message} key={item.key} actions={actions} />
+            <MessageBubble m={item.message} key={item.key} actions={actions} attachment={attachmentOf(client, item.message)} />
           ),
         )}
+        {pendingUploads.map((u) => (
+          <UploadBubble upload={u} key={`upload-${u.id}`} />
+        ))}
       </div>
       <p class="typing" aria-live="polite" data-testid="typing">
         {typing ? t('isTyping', { name: contact.name }) : ''}
@@ -242,6 +258,7 @@ export function ChatView({ client, contact, messages, warning, onSent, onSafety,
         <label for="composer-input" class="sr-only">
           {t('messageLabel', { name: contact.name })}
         </label>
+        <AttachButton client={client} contactId={contact.id} onSent={onSent} disabled={sendFileBlocked} />
         <textarea
           id="composer-input"
           ref={inputRef}
@@ -250,6 +267,10 @@ export function ChatView({ client, contact, messages, warning, onSent, onSafety,
           value={draft}
           aria-invalid={tooLong}
           onInput={(e) => typed((e.currentTarget as HTMLTextAreaElement).value)}
+          onPaste={(e) => {
+            // A pasted image (a screenshot) is sent as a file; pasted text stays text.
+            if (!sendFileBlocked && sendTransferredFile(client, contact.id, e.clipboardData, onSent)) e.preventDefault();
+          }}
           onKeyDown={(e) => {
             // Enter sends, Shift+Enter is a new line (the usual chat convention).
             if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {

@@ -9,6 +9,9 @@ import type { View } from '../logic/app-state.js';
 import { decodeWarnings, detectKeyChange, encodeWarnings } from '../logic/key-change.js';
 import type { KeyChangeWarning } from '../logic/key-change.js';
 import { extractInviteLink, INVITE_FRAGMENT } from '../logic/invite-input.js';
+import { extractGroupLink, GROUP_FRAGMENT } from '../logic/groups.js';
+import { GroupPane, isGroupView } from './GroupPanes.js';
+import { useGroups } from './useGroups.js';
 import { notifyIfHidden } from '../notify.js';
 import type { IdbClientStore } from '../store/idb-store.js';
 import { AcceptInvite } from './AcceptInvite.js';
@@ -21,6 +24,7 @@ import type { PrefsProps } from './Preferences.js';
 import { SafetyPanel } from './SafetyPanel.js';
 import { SettingsPanel } from './SettingsPanel.js';
 import { RequestsPanel } from './RequestsPanel.js';
+import { RevokedNotice } from './RevokedNotice.js';
 import { isTyping } from '../logic/life.js';
 import { TYPING_TTL_MS } from '@pigeon/client';
 
@@ -30,8 +34,8 @@ export const HISTORY_LIMIT = 1000;
 
 /** Reads an invite from the URL fragment once and removes it from the address bar. */
 function takeInviteFromLocation(): string | undefined {
-  if (!location.hash.includes(INVITE_FRAGMENT)) return undefined;
-  const link = extractInviteLink(location.href);
+  if (!location.hash.includes(INVITE_FRAGMENT) && !location.hash.includes(GROUP_FRAGMENT)) return undefined;
+  const link = extractInviteLink(location.href) ?? extractGroupLink(location.href);
   history.replaceState(null, '', location.pathname + location.search);
   return link ?? undefined;
 }
@@ -44,6 +48,14 @@ export function Main({ client, store, relayUrl, prefs }: { client: PigeonClient;
   const stateRef = useRef(state);
   stateRef.current = state;
   const [, setTick] = useState(0);
+  // This browser was removed from its account (linked devices): RevokedNotice replaces the app.
+  const [revoked, setRevoked] = useState(() => client.devices.isRevoked());
+  const openGroupId = state.view.name === 'group' ? state.view.groupId : null;
+  const groups = useGroups(client, openGroupId, visible, (m) => {
+    const group = groups.state.groups.find((g) => g.id === m.groupId)?.name ?? '';
+    setAnnouncement(t('newGroupMessage', { group }));
+    notifyIfHidden(t('newGroupMessage', { group }), t('newMessageBody'), m.groupId, () => navigate({ name: 'group', groupId: m.groupId }));
+  });
   const reloadChat = (contactId: string) => dispatch({ type: 'reload', contactId, messages: client.messages(contactId, { limit: HISTORY_LIMIT }) });
 
   const navigate = useCallback((view: View) => dispatch({ type: 'navigate', view }), []);
@@ -67,6 +79,8 @@ export function Main({ client, store, relayUrl, prefs }: { client: PigeonClient;
     dispatch({ type: 'loaded', contacts, messages, warnings: decodeWarnings(store.getState(WARNINGS_KEY)) });
     dispatch({ type: 'outbox', count: client.outboxSize() });
     dispatch({ type: 'requests', requests: client.requests() });
+    // The client may already be connected (a browser just linked connects before the app opens).
+    dispatch({ type: 'connection', state: client.connectionState() });
     const invite = takeInviteFromLocation();
     if (invite) navigate({ name: 'accept', link: invite });
 
@@ -75,10 +89,12 @@ export function Main({ client, store, relayUrl, prefs }: { client: PigeonClient;
       client.on('contact', contactAdded),
       client.on('message', (m) => {
         dispatch({ type: 'message', message: m });
+        refreshOutbox();
+        // 'out' here = sent from another of our devices (sent-message sync): shown, never announced.
+        if (m.direction === 'out') return;
         const name = stateRef.current.contacts.find((c) => c.id === m.contactId)?.name ?? '';
         setAnnouncement(t('newMessageFrom', { name }));
         notifyIfHidden(t('newMessageFrom', { name }), t('newMessageBody'), m.contactId, () => navigate({ name: 'chat', contactId: m.contactId }));
-        refreshOutbox();
       }),
       client.on('status', (m) => {
         dispatch({ type: 'status', message: m });
@@ -99,6 +115,7 @@ export function Main({ client, store, relayUrl, prefs }: { client: PigeonClient;
         if (ev.typing) setTimeout(() => setTick((n) => n + 1), TYPING_TTL_MS + 50);
       }),
       client.on('request', () => dispatch({ type: 'requests', requests: client.requests() })),
+      client.devices.on('revoked', () => setRevoked(true)),
     ];
     store.onPersistError = () => dispatch({ type: 'storage_failed' });
     client.connect().catch(() => undefined); // keeps retrying in the background; the badge shows the state
@@ -127,6 +144,7 @@ export function Main({ client, store, relayUrl, prefs }: { client: PigeonClient;
     dispatch({ type: 'read', contactId: openId, ids });
   }, [openId, openMessages, visible]);
 
+  if (revoked) return <RevokedNotice client={client} />;
   const profile = client.profile();
   const view = state.view;
   const contactOf = (id: string) => state.contacts.find((c) => c.id === id);
@@ -179,9 +197,14 @@ export function Main({ client, store, relayUrl, prefs }: { client: PigeonClient;
           contactAdded(c);
           navigate({ name: 'chat', contactId: c.id });
         }}
+        onJoinGroup={async (link) => {
+          const r = await client.groups.joinByLink(link);
+          navigate({ name: 'group-joining', groupId: r.groupId, groupName: r.name });
+        }}
         onBack={back}
       />
     );
+  else if (isGroupView(view)) pane = <GroupPane view={view} client={client} groups={groups} contacts={state.contacts} appUrl={appUrl} navigate={navigate} />;
   else if (view.name === 'settings') pane = <SettingsPanel client={client} profile={profile} relayUrl={relayUrl} prefs={prefs} onBack={back} />;
   else pane = <p class="placeholder muted">{t('selectConversation')}</p>;
 
@@ -209,6 +232,9 @@ export function Main({ client, store, relayUrl, prefs }: { client: PigeonClient;
           <button type="button" class="secondary" onClick={() => navigate({ name: 'accept' })}>
             {t('addContact')}
           </button>
+          <button type="button" class="secondary" onClick={() => navigate({ name: 'new-group' })} data-testid="new-group-button">
+            {t('newGroup')}
+          </button>
           <button type="button" class="secondary" onClick={() => navigate({ name: 'settings' })}>
             {t('settings')}
           </button>
@@ -225,7 +251,7 @@ export function Main({ client, store, relayUrl, prefs }: { client: PigeonClient;
             }
           }}
         />
-        <ConversationList state={state} onOpen={(id) => navigate({ name: 'chat', contactId: id })} />
+        <ConversationList state={state} onOpen={(id) => navigate({ name: 'chat', contactId: id })} groups={groups.state} onOpenGroup={(id) => navigate({ name: 'group', groupId: id })} />
       </aside>
       <main class="pane" id="pane">
         {state.storageFailed && (

@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import type { ComponentChildren } from 'preact';
 import type { DeliveryState, StoredMessage } from '@pigeon/client';
 import type { MessageKey } from '../i18n/index.js';
 import { formatFullDate, formatTime } from '../logic/format.js';
@@ -26,7 +27,13 @@ export interface MessageActions {
   onDelete(m: StoredMessage): void;
 }
 
-export function MessageBubble({ m, actions }: { m: StoredMessage; actions?: MessageActions }) {
+/** A message that carries a file: its bubble (ui/AttachmentBubble.tsx) and the caption shown instead of the text. */
+export interface BubbleAttachment {
+  readonly node: ComponentChildren;
+  readonly caption: string;
+}
+
+export function MessageBubble({ m, actions, attachment }: { m: StoredMessage; actions?: MessageActions; attachment?: BubbleAttachment }) {
   const { t, locale } = useI18n();
   const [picking, setPicking] = useState(false);
   const groups = groupReactions(m.reactions, actions?.me ?? '');
@@ -38,9 +45,12 @@ export function MessageBubble({ m, actions }: { m: StoredMessage; actions?: Mess
           {m.quote}
         </blockquote>
       )}
-      <p class="msg-text" dir="auto" data-testid="message-text">
-        {m.deleted ? <em>{t('deletedMessage')}</em> : m.text}
-      </p>
+      {attachment && !m.deleted && attachment.node}
+      {(!attachment || m.deleted || attachment.caption !== '') && (
+        <p class="msg-text" dir="auto" data-testid="message-text">
+          {m.deleted ? <em>{t('deletedMessage')}</em> : attachment ? attachment.caption : m.text}
+        </p>
+      )}
       {groups.length > 0 && (
         <div class="reactions" data-testid="reactions">
           {groups.map((g) => (

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import type { PigeonClient, Profile } from '@pigeon/client';
 import { errorCode } from './errors.js';
 import { useI18n } from './i18n-context.js';
+import { LinkDevice } from './LinkDevice.js';
 import { Preferences } from './Preferences.js';
 import type { PrefsProps } from './Preferences.js';
 
@@ -10,6 +11,8 @@ export function Onboarding({ client, relayUrl, onCreated, prefs }: { client: Pig
   const [name, setName] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // "Link to an existing account": this browser becomes another device of an account (LinkDevice.tsx).
+  const [linking, setLinking] = useState(false);
   const submit = async (e: Event) => {
     e.preventDefault();
     if (busy || name.trim() === '') return;
@@ -29,20 +32,32 @@ export function Onboarding({ client, relayUrl, onCreated, prefs }: { client: Pig
           <span class="logo" aria-hidden="true" />
           {t('appName')}
         </h1>
-        <h2>{t('welcomeTitle')}</h2>
-        <p>{t('welcomeText')}</p>
-        <form onSubmit={submit}>
-          <label for="display-name">{t('displayName')}</label>
-          <input id="display-name" name="displayName" autoComplete="nickname" maxLength={64} required value={name} onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} />
-          <button type="submit" class="primary" disabled={busy || name.trim() === ''}>
-            {busy ? t('creating') : t('create')}
-          </button>
-          {error && (
-            <p class="error" role="alert">
-              {error}
-            </p>
-          )}
-        </form>
+        {linking ? (
+          <LinkDevice client={client} relayUrl={relayUrl} onLinked={onCreated} onCancel={() => setLinking(false)} />
+        ) : (
+          <>
+            <h2>{t('welcomeTitle')}</h2>
+            <p>{t('welcomeText')}</p>
+            <form onSubmit={submit}>
+              <label for="display-name">{t('displayName')}</label>
+              <input id="display-name" name="displayName" autoComplete="nickname" maxLength={64} required value={name} onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} />
+              <button type="submit" class="primary" disabled={busy || name.trim() === ''}>
+                {busy ? t('creating') : t('create')}
+              </button>
+              {error && (
+                <p class="error" role="alert">
+                  {error}
+                </p>
+              )}
+            </form>
+            <div class="link-existing">
+              <p class="muted small">{t('linkExistingHint')}</p>
+              <button type="button" class="secondary" onClick={() => setLinking(true)}>
+                {t('linkExisting')}
+              </button>
+            </div>
+          </>
+        )}
         <p class="muted small">
           {t('relay')}: <code>{relayUrl}</code>
         </p>

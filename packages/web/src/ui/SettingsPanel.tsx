@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import type { PigeonClient, Profile, ReceiptSettings } from '@pigeon/client';
 import { notificationPermission, requestNotifications } from '../notify.js';
 import type { NotifyPermission } from '../notify.js';
+import { DevicesPanel } from './DevicesPanel.js';
 import { useI18n } from './i18n-context.js';
 import { PaneHeader } from './PaneHeader.js';
 import { Preferences } from './Preferences.js';
@@ -52,6 +53,8 @@ export function SettingsPanel({ client, profile, relayUrl, prefs, onBack }: Sett
             {t('readReceiptsHint')}
           </p>
         </div>
+        <h3>{t('devices')}</h3>
+        <DevicesPanel client={client} relayUrl={relayUrl} />
         <h3>{t('notifications')}</h3>
         {perm === 'granted' && <p>{t('notificationsOn')}</p>}
         {perm === 'denied' && <p>{t('notificationsBlocked')}</p>}

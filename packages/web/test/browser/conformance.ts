@@ -5,7 +5,9 @@
  * The result lands in window.__conformance for e2e/idb-conformance.test.mjs.
  */
 import type { ClientStore } from '@pigeon/client';
+import { groupStoreConformance } from '../../../client/test/group-store-conformance.js';
 import { storeConformance } from '../../../client/test/store-conformance.js';
+import { IdbGroupStore } from '../../src/store/idb-group-store.js';
 import { createIdbStoreLazily, deleteIdbStore, openIdbStore } from '../../src/store/idb-store.js';
 import type { IdbClientStore } from '../../src/store/idb-store.js';
 import assert from './mini-assert.js';
@@ -25,6 +27,13 @@ storeConformance('indexeddb in Chromium', (): ClientStore => {
   const store = createIdbStoreLazily({ name });
   opened.push({ store, name });
   return store;
+});
+
+groupStoreConformance('indexeddb in Chromium', () => {
+  const name = `group-conformance-${run}-${n++}`;
+  const store = createIdbStoreLazily({ name });
+  opened.push({ store, name });
+  return { store: new IdbGroupStore(store), close: () => undefined };
 });
 
 async function reopenRoundTrip(): Promise<void> {

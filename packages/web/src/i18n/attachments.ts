@@ -1,0 +1,35 @@
+/**
+ * Strings of attachments (attach button, file and image bubbles, upload/download progress),
+ * spread into en.ts / ru.ts so their keys are ordinary MessageKeys.
+ */
+export const attachmentsEn = {
+  attachFile: 'Attach a file',
+  uploading: 'Sending… {percent}%',
+  uploadFailed: 'Could not send the file ({code}).',
+  downloadFile: 'Download',
+  downloading: 'Downloading… {percent}%',
+  saveFile: 'Save {name}',
+  showImage: 'Show image',
+  openFullSize: 'Open {name} full size',
+  closeImage: 'Close',
+  attachmentTampered: 'The file did not pass verification and was discarded.',
+  attachmentTooLarge: 'This file is too large to open in the browser.',
+  downloadFailed: 'Could not download the file ({code}).',
+  dropToSend: 'Drop a file to send it',
+};
+
+export const attachmentsRu: Record<keyof typeof attachmentsEn, string> = {
+  attachFile: 'Прикрепить файл',
+  uploading: 'Отправка… {percent}%',
+  uploadFailed: 'Не удалось отправить файл ({code}).',
+  downloadFile: 'Скачать',
+  downloading: 'Загрузка… {percent}%',
+  saveFile: 'Сохранить {name}',
+  showImage: 'Показать изображение',
+  openFullSize: 'Открыть {name} в полном размере',
+  closeImage: 'Закрыть',
+  attachmentTampered: 'Файл не прошёл проверку и был отброшен.',
+  attachmentTooLarge: 'Файл слишком большой, чтобы открыть его в браузере.',
+  downloadFailed: 'Не удалось скачать файл ({code}).',
+  dropToSend: 'Отпустите файл, чтобы отправить',
+};
