@@ -4,8 +4,8 @@
 export type ToMembers =
   /** Registers `light` protocol-level member devices and opens `real` SDK clients; answers with their invite links. */
   | { readonly type: 'setup'; readonly url: string; readonly light: number; readonly real: number; readonly home: string }
-  /** Real members: send one group message each (so the sender's sessions with them are answered). */
-  | { readonly type: 'greet'; readonly groupId: string }
+  /** Real members: send the sender one message each (so its sessions with them are answered). */
+  | { readonly type: 'greet'; readonly senderId: string }
   /** Starts counting who receives the next message (`label`, seen in clear only by the real members); the group has the first `light` light members. */
   | { readonly type: 'expect'; readonly label: string; readonly light: number }
   | { readonly type: 'count' }
@@ -13,7 +13,8 @@ export type ToMembers =
 
 // ---- members child -> coordinator
 export type FromMembers =
-  | { readonly type: 'ready'; readonly links: readonly string[]; readonly realIds: readonly string[]; readonly ms: number }
+  /** Invite links (real members first), real members' account ids, and each light member's device id (hex, link order). */
+  | { readonly type: 'ready'; readonly links: readonly string[]; readonly realIds: readonly string[]; readonly lightDeviceIds: readonly string[]; readonly ms: number }
   | { readonly type: 'greeted' }
   | { readonly type: 'expecting' }
   /** Light member accounts with at least one delivery since `expect`, and real members that decrypted `label`. */

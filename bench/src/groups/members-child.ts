@@ -5,14 +5,14 @@
  *   KEM prekey, a delivery token) registered at the relay over the real api frames; they hand
  *   out an invite link, ack every delivery and count who got one. They never decrypt or answer.
  * - real members: full SDK clients (@pigeon/client, SQLite profiles) that decrypt the group
- *   message and check its text; each sends one group message first so the sender's sessions
+ *   message and check its text; each writes to the sender first so the sender's sessions
  *   with them are answered, as between people who talk.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { decodeRelayFrame, encodeClientFrame } from '@pigeon/api';
 import { defaultBackend } from '@pigeon/crypto';
-import { authMessage, createAccountKeys, createDeviceKeys, encodeDeviceCertificate, generateKemPreKey, generateSignedPreKey } from '@pigeon/protocol';
+import { authMessage, createAccountKeys, createDeviceKeys, deviceIdOf, encodeDeviceCertificate, generateKemPreKey, generateSignedPreKey } from '@pigeon/protocol';
 import { PigeonClient, encodeInviteLink } from '@pigeon/client';
 import { DeviceConnection } from '../delivery/device-connection.js';
 import type { FromMembers, ToMembers } from './ipc.js';
@@ -39,7 +39,7 @@ function reply(message: FromMembers): void {
   process.send?.(message);
 }
 
-async function registerLight(url: string, index: number): Promise<string> {
+async function registerLight(url: string, index: number): Promise<{ link: string; deviceId: string }> {
   const now = Date.now();
   const account = await createAccountKeys(crypto);
   const keys = await createDeviceKeys(crypto, account, now);
@@ -67,8 +67,10 @@ async function registerLight(url: string, index: number): Promise<string> {
     member.got = true;
     connection.send({ type: 'ack', messageIds: [messageId] }, () => undefined);
   };
-  light.push(member);
-  return encodeInviteLink({ relayUrl: url, accountKey: account.signing.publicKey, deliveryToken: token, displayName: `m${index}`, inviteSecret: new Uint8Array(randomBytes(16)) });
+  // By index: the coordinator's groups take the first light members of its (index-ordered) links.
+  light[index] = member;
+  const link = encodeInviteLink({ relayUrl: url, accountKey: account.signing.publicKey, deliveryToken: token, displayName: `m${index}`, inviteSecret: new Uint8Array(randomBytes(16)) });
+  return { link, deviceId: Buffer.from(await deviceIdOf(crypto, keys.certificate.deviceSigningKey)).toString('hex') };
 }
 
 async function setup(message: Extract<ToMembers, { type: 'setup' }>): Promise<void> {
@@ -91,22 +93,24 @@ async function setup(message: Extract<ToMembers, { type: 'setup' }>): Promise<vo
     realIds.push(profile.accountId);
   }
   const lightLinks: string[] = new Array<string>(message.light);
+  const lightDeviceIds: string[] = new Array<string>(message.light);
   let next = 0;
   const worker = async () => {
     while (next < message.light) {
       const i = next++;
-      lightLinks[i] = await registerLight(message.url, i);
+      const registered = await registerLight(message.url, i);
+      lightLinks[i] = registered.link;
+      lightDeviceIds[i] = registered.deviceId;
     }
   };
   await Promise.all(Array.from({ length: Math.min(REGISTER_CONCURRENCY, message.light) }, worker));
-  reply({ type: 'ready', links: [...links, ...lightLinks], realIds, ms: performance.now() - start });
+  reply({ type: 'ready', links: [...links, ...lightLinks], realIds, lightDeviceIds, ms: performance.now() - start });
 }
 
-/** Each real member says something in the group once (answers the sender's sessions). */
-async function greet(groupId: string): Promise<void> {
+/** Each real member writes to the sender once: the sender's sessions with them are then answered. */
+async function greet(senderId: string): Promise<void> {
   for (const r of real) {
-    while (!r.client.groups.list().some((g) => g.id === groupId)) await new Promise((resolve) => setTimeout(resolve, 20));
-    await r.client.groups.send(groupId, `hello from ${r.name}`);
+    await r.client.send(senderId, `hello from ${r.name}`);
     await r.client.flush();
   }
   reply({ type: 'greeted' });
@@ -120,7 +124,7 @@ process.on('message', (message: ToMembers) => {
           await setup(message);
           break;
         case 'greet':
-          await greet(message.groupId);
+          await greet(message.senderId);
           break;
         case 'expect':
           label = message.label;

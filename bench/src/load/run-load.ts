@@ -232,7 +232,9 @@ async function measure(sys: RunningSystem, opts: LoadOptions, result: SystemResu
     if (entries.length < 2) throw new Error('not enough online endpoints');
     await pool.all(opts.trafficDrivers, () => ({ type: 'directory', entries }), 'ready');
     let step = 1;
-    await runStep(sys, pool, opts, step++, opts.startRate / 2, 1); // warm-up, not recorded
+    // Warm-up, not recorded: a whole step, so pools, caches and JIT are warm before the ramp (a
+    // 1 s warm-up let a cold first step cut the ramp short at random).
+    await runStep(sys, pool, opts, step++, opts.startRate / 2, opts.stepSeconds);
     const totalsBefore = await storeTotals(sys);
     log(`   ${STEP_HEADER.join('  ')}`);
     let rate = opts.startRate;

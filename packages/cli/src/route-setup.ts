@@ -66,7 +66,7 @@ export function routeBookOf(client: PigeonClient): RouteBook {
 }
 
 /** "connected via X" / "connecting" / "no route, 3 queued": what the UI shows. */
-export function describeConnection(client: PigeonClient): { state: string; route?: string; queued: number; text: string } {
+export function describeConnection(client: PigeonClient): { state: string; route?: string; reason?: string; queued: number; text: string } {
   const queued = client.isInitialized() ? client.outboxSize() : 0;
   const status: RacerStatus | undefined = racerOf(client)?.status();
   // (the racer only names routes once the profile has more than the direct one)
@@ -74,7 +74,9 @@ export function describeConnection(client: PigeonClient): { state: string; route
   const q = queued > 0 ? `, ${queued} queued` : '';
   if (conn === 'connected') {
     const via = status?.phase === 'connected' && status.route !== undefined ? status.route : `direct ${client.profile().relayUrl}`;
-    return { state: 'connected', route: via, queued, text: `connected via ${via}${q}` };
+    // Why the racer left (or stays on) a slow route: "left direct ...: throttled to 120 kbit/s".
+    const why = status?.phase === 'connected' && status.reason !== undefined ? status.reason : undefined;
+    return { state: 'connected', route: via, ...(why !== undefined ? { reason: why } : {}), queued, text: `connected via ${via}${q}${why !== undefined ? ` (${why})` : ''}` };
   }
   if (status?.phase === 'no-route') return { state: 'no-route', queued, text: `no route to the relay${q}` };
   return { state: conn === 'connecting' ? 'connecting' : 'offline', queued, text: `${conn === 'connecting' ? 'connecting' : 'offline'}${q}` };

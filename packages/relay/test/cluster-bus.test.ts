@@ -7,12 +7,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { parseRelayArgs } from '../src/args.js';
+import { ClusterDirectory } from '../src/bus/cluster-directory.js';
 import { LocalBusHub } from '../src/bus/local-bus.js';
 import { RedisBus } from '../src/bus/redis-bus.js';
-import { decodeClaim, encodeClaim, type ClaimOrigin } from '../src/bus/types.js';
+import { decodeClaim, encodeClaim, type ClaimOrigin, type RelayBus } from '../src/bus/types.js';
 import { RelayServerError } from '../src/errors.js';
 import { Counter, Histogram, Registry } from '../src/metrics/registry.js';
 import { sampleKeys } from '../src/metrics/queue-depth.js';
+import { RelayMetrics } from '../src/metrics/relay-metrics.js';
 import { openSqliteStore } from '../src/store/sqlite-store.js';
 import { parseMetrics, waitFor } from './helpers/cluster-nodes.js';
 import { authenticated, randomId, randomToken, registered, sendTo, setTokens, startTestRelay, assertOk } from './helpers/harness.js';
@@ -50,6 +52,44 @@ describe('bus claims', () => {
     const origin: ClaimOrigin = { nodeId: 'node-1', connectionId: 42 };
     assert.deepStrictEqual(decodeClaim(encodeClaim(origin)), origin);
     for (const bad of ['', 'c:', 'c:a b:1', 'c:node:x', 'x:node:1', `c:${'n'.repeat(65)}:1`]) assert.equal(decodeClaim(bad), undefined);
+  });
+});
+
+describe('doorbells', () => {
+  it('one doorbell per device per loop turn, however many messages were stored for it', async () => {
+    const rung: string[] = [];
+    const bus: RelayBus = {
+      start: async () => undefined,
+      watch: async () => true,
+      unwatch: () => undefined,
+      ringDoorbell: async (key) => {
+        rung.push(key);
+        return true;
+      },
+      announceClaim: async () => true,
+      ping: async () => true,
+      status: () => ({ kind: 'redis', up: true, lossy: true }),
+      close: async () => undefined,
+    };
+    const metrics = new RelayMetrics({
+      connections: () => 0,
+      authenticatedDevices: () => 0,
+      deliveriesInFlight: () => 0,
+      busUp: () => 1,
+      queueDepthSample: () => ({ messages: 0, maxMessages: 0, devices: 0 }),
+      storeBatches: () => undefined,
+    });
+    const directory = new ClusterDirectory(bus, 'n1', { baseMs: 1000, maxMs: 1000 }, metrics, () => 0);
+    for (let i = 0; i < 5; i++) directory.notify('aa');
+    directory.notify('bb');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepStrictEqual(rung.sort(), ['aa', 'bb']);
+    // A later turn rings again: a doorbell is never swallowed for good.
+    directory.notify('aa');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepStrictEqual(rung.sort(), ['aa', 'aa', 'bb']);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(metrics.busPublishes.get({ kind: 'doorbell' }), 3);
   });
 });
 

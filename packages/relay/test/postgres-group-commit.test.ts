@@ -71,6 +71,7 @@ function track<T>(p: Promise<T>): { settled: boolean; value?: T; error?: unknown
 
 describe('group commit (postgres-group-commit.ts)', () => {
   it('sends one batch per shard at a time; writes arriving meanwhile form the next batch', async () => {
+    // (A batch of one write goes to the server alone, through sender.one; these batches have two or more.)
     const sender = new ScriptedSender();
     const c = new GroupCommitter(sender);
     const first = [c.add(0, { key: 'a', n: 1 }), c.add(0, { key: 'b', n: 1 })];
@@ -172,11 +173,14 @@ describe('group commit (postgres-group-commit.ts)', () => {
   it('settled() waits for the writes issued before it, not for later ones', async () => {
     const sender = new ScriptedSender();
     const c = new GroupCommitter(sender);
+    // Two writes per batch: a batch of one goes to the server alone (sender.one).
     const w = track(c.add(0, { key: 'a', n: 1 }));
+    void c.add(0, { key: 'a', n: 2 });
     const barrier = c.settled(0);
     const barrierState = track(barrier);
     await batchesSent(sender, 1);
     const later = track(c.add(0, { key: 'b', n: 1 }));
+    void c.add(0, { key: 'b', n: 2 });
     await turn();
     assert.equal(barrierState.settled, false);
     sender.batches[0]!.commit();

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { RelayServerError } from '../src/errors.js';
@@ -288,6 +291,110 @@ if (unreachable !== undefined) {
       } finally {
         await s.close();
       }
+    });
+
+    it('many concurrent sends through two nodes are each stored once, in batches, and readable once answered', async () => {
+      const [url] = await dbs.create(1);
+      const nodes = [await open(url!, { poolSize: 4 }), await open(url!, { poolSize: 4 })];
+      const checker = new pg.Client({ connectionString: url });
+      await checker.connect();
+      try {
+        const recipients = Array.from({ length: 40 }, id);
+        // Every message is sent twice, once through each node (a client retrying elsewhere).
+        const messages = Array.from({ length: 1200 }, (_, i) => ({ recipientDeviceId: recipients[i % recipients.length]!, messageId: id(), envelope: new Uint8Array(8), receivedAt: 1, expiresAt: 99 }));
+        const unseenAtAnswer: string[] = [];
+        const outcomes = await Promise.all(
+          messages.flatMap((m) =>
+            nodes.map(async (node) => {
+              const outcome = await node.enqueue(m, LIMITS);
+              // Answered means committed: a separate connection already sees the row.
+              const rows = await checker.query('SELECT 1 FROM messages WHERE recipient = $1 AND message_id = $2', [Buffer.from(m.recipientDeviceId), Buffer.from(m.messageId)]);
+              if (rows.rowCount !== 1) unseenAtAnswer.push(hex(m.messageId));
+              return outcome;
+            }),
+          ),
+        );
+        assert.deepStrictEqual(unseenAtAnswer, []);
+        for (let i = 0; i < messages.length; i++) {
+          assert.deepStrictEqual([outcomes[2 * i], outcomes[2 * i + 1]].sort(), ['duplicate', 'stored'], `message ${i}`);
+        }
+        const [count] = await dbs.sql<{ n: string }>(url!, 'SELECT count(*) AS n FROM messages');
+        assert.equal(Number(count!.n), messages.length);
+        for (const r of recipients.slice(0, 3)) assert.deepStrictEqual(await nodes[0]!.mailboxUsage(r), { messages: 30, bytes: 240 });
+        // Reads of many mailboxes share statements too, and each gets its own mailbox in seq order.
+        const read = await Promise.all(recipients.map((r) => nodes[1]!.pending(r, 0, 0, 100)));
+        for (const batch of read) {
+          assert.equal(batch.length, 30);
+          assert.ok(batch.every((m, i) => i === 0 || m.seq > batch[i - 1]!.seq));
+        }
+        const stats = nodes.map((n) => n.batchStats());
+        for (const st of stats) {
+          assert.equal(st.writes.items, messages.length);
+          assert.ok(st.writes.batches < st.writes.items / 4, `writes were batched (${st.writes.batches} batches)`);
+          assert.equal(st.writes.failedBatches, 0);
+        }
+        assert.ok(stats[1]!.reads.batches < recipients.length);
+      } finally {
+        await checker.end();
+        await Promise.all(nodes.map((n) => n.close()));
+      }
+    });
+
+    it('a batch that cannot commit fails every write in it with STORE_FAILED and leaves nothing of it', async () => {
+      const [url] = await dbs.create(1);
+      const s = await open(url!, { statementTimeoutMs: 500 });
+      const blocker = new pg.Client({ connectionString: url });
+      await blocker.connect();
+      try {
+        const recipients = Array.from({ length: 5 }, id);
+        for (const r of recipients) await s.enqueue({ recipientDeviceId: r, messageId: id(), envelope: new Uint8Array(3), receivedAt: 1, expiresAt: 99 }, LIMITS);
+        // Another transaction holds every one of these mailboxes (their usage rows): the batch
+        // and then each write tried alone run into the statement timeout.
+        await blocker.query('BEGIN');
+        await blocker.query('SELECT 1 FROM mailbox_usage WHERE device_id = ANY ($1::bytea[]) FOR UPDATE', [recipients.map((r) => Buffer.from(r))]);
+        const results = await Promise.allSettled(
+          recipients.flatMap((r) => [1, 2].map(() => s.enqueue({ recipientDeviceId: r, messageId: id(), envelope: new Uint8Array(3), receivedAt: 1, expiresAt: 99 }, LIMITS))),
+        );
+        await blocker.query('ROLLBACK');
+        for (const r of results) {
+          assert.equal(r.status, 'rejected');
+          assert.ok(isCode('STORE_FAILED')(r.reason), String(r.reason));
+        }
+        for (const r of recipients) {
+          assert.deepStrictEqual(await s.mailboxUsage(r), { messages: 1, bytes: 3 });
+          assert.equal((await s.pending(r, 0, 0, 10)).length, 1);
+        }
+        assert.equal(s.batchStats().writes.failedBatches, 1);
+        // The store goes on: the next batch commits.
+        assert.equal(await s.enqueue({ recipientDeviceId: recipients[0]!, messageId: id(), envelope: new Uint8Array(3), receivedAt: 1, expiresAt: 99 }, LIMITS), 'stored');
+      } finally {
+        await blocker.end();
+        await s.close();
+      }
+    });
+
+    it('a node killed while batches commit lost no message it had answered', async () => {
+      const [url] = await dbs.create(1);
+      const child = spawn(process.execPath, [fileURLToPath(new URL('./helpers/enqueue-until-killed.js', import.meta.url)), url!], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const answered: string[] = [];
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      await new Promise<void>((resolve, reject) => {
+        child.once('exit', (code) => reject(new Error(`child exited early (${String(code)})`)));
+        createInterface({ input: child.stdout! }).on('line', (line) => {
+          if (line === 'ready') return;
+          answered.push(line);
+          // Well into the run, with 64 writes always in flight: kill it mid-batch.
+          if (answered.length === 2000) {
+            child.kill('SIGKILL');
+            resolve();
+          }
+        });
+      });
+      await exited;
+      const stored = new Set((await dbs.sql<{ id: Buffer }>(url!, 'SELECT message_id AS id FROM messages')).map((r) => r.id.toString('hex')));
+      const missing = answered.filter((m) => !stored.has(m));
+      assert.deepStrictEqual(missing, []);
+      assert.ok(answered.length >= 2000);
     });
 
     it('close lets accepted mailbox writes commit before the connections go', async () => {

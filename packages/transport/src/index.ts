@@ -96,7 +96,29 @@ export {
   FAILURE_PENALTY_MS,
   KEEPALIVE_CLOSE_CODE,
   NO_ROUTE_REASON,
+  THROTTLE_CHECK_MS,
+  SWITCH_RTT_FACTOR,
+  SWITCH_MIN_GAIN_MS,
+  THROTTLE_RECHECK_MS,
+  THROTTLE_RECHECK_MAX_MS,
+  SLOW_MEMORY_MS,
+  PARKED_TTL_MS,
+  ROUTE_SWITCH_CLOSE_CODE,
+  ROUTE_SWITCH_REASON,
 } from './racer.js';
+export {
+  RouteMeter,
+  SLOW_RATE_BPS,
+  JUDGE_BUSY_MS,
+  JUDGE_MIN_BYTES,
+  JUDGE_WINDOW_MAX_MS,
+  RTT_INFLATION,
+  MIN_LOADED_RTT_MS,
+  requestIdOf,
+  replyIdOf,
+} from './route-meter.js';
+export type { MeterVerdict } from './route-meter.js';
+export { PROBE_PINGS, RACER_PING_ID_BASE } from './background-probe.js';
 export type { RacerOptions, RacerStatus, RacerPhase, AttemptEvent } from './racer.js';
 export { probeRoute, diagnoseRoutes, formatDiagnosisTable, DEFAULT_PROBE_TIMEOUT_MS } from './doctor.js';
 export type { RouteDiagnosis } from './doctor.js';

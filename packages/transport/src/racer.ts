@@ -16,11 +16,19 @@
  *   reconnect (backoff with jitter) asks for a new race. The outbox + relay acks make the switch
  *   lossless; the relay dedupes resends by message id and the recipient by content id.
  * - All routes failing closes the socket with reason NO_ROUTE; the SDK queues and retries.
+ * - Slow routes: a route can stay alive but throttled (SNI throttling delays, it does not cut). A
+ *   RouteMeter watches the live route; when it is judged throttled, other routes are probed in the
+ *   background while the live one keeps working, and the racer switches only to a candidate that
+ *   answers clearly sooner at the same moment (docs/transport.md "Leaving a slow route").
  */
 import { defaultBackend } from '@pigeon/crypto';
 import type { CryptoBackend } from '@pigeon/crypto';
 import { CLOSE_ABNORMAL } from './channel.js';
 import type { RelaySocket, SocketFactory, SocketHandlers } from './channel.js';
+import { RACER_PING_ID_BASE, isRacerReply, probeRoutes, racerPing } from './background-probe.js';
+import type { ParkedRoute, Probe } from './background-probe.js';
+import { MIN_LOADED_RTT_MS, RouteMeter, replyIdOf } from './route-meter.js';
+import type { MeterVerdict } from './route-meter.js';
 import type { RouteBook } from './route-book.js';
 import { openRoute, routeDestination, routeLabel, routeRelayUrl } from './routes.js';
 import type { Route, RouteContext } from './routes.js';
@@ -51,6 +59,54 @@ export const KEEPALIVE_CLOSE_CODE = 4000;
 export const NO_ROUTE_REASON = 'NO_ROUTE';
 
 /**
+ * How often the throughput watchdog reads the live route's meter (cheap: a sum over a few dozen
+ * slices); also the meter's slice length, so a throttle is seen at most this long after
+ * JUDGE_BUSY_MS of it.
+ */
+export const THROTTLE_CHECK_MS = 250;
+/**
+ * Switch only to a candidate whose ping comes back at least this many times sooner than a ping
+ * sent on the live route at the same moment... (hysteresis: two routes that differ by noise never
+ * trade places; a throttled backlog makes the live route seconds slower, far beyond it)
+ */
+export const SWITCH_RTT_FACTOR = 2;
+/**
+ * ...and at least this much sooner (ms). A loaded connection's ping also waits behind its own
+ * queues on the far side (the relay handles one connection's frames in order, socket buffers), which
+ * a fresh idle candidate skips: measured 190-270 ms on an unthrottled bridge carrying an 800 KB
+ * burst. A throttled backlog delays it by seconds (measured 1-2 s at 130 kbit/s).
+ */
+export const SWITCH_MIN_GAIN_MS = 500;
+/**
+ * After a look for a faster route that did not switch (no candidate, none answered, none clearly
+ * better), the next look at that relay waits this long, doubling each time up to
+ * THROTTLE_RECHECK_MAX_MS: a route throttled everywhere is not re-probed every few seconds
+ * (connection attempts are what censors count, CENSORS.md 8). A switch resets it.
+ */
+export const THROTTLE_RECHECK_MS = 30_000;
+export const THROTTLE_RECHECK_MAX_MS = 600_000;
+/**
+ * A route the racer left for a faster one is no candidate for a background switch for this long,
+ * and goes behind the others in races: after leaving a throttled route the racer never switches
+ * back to it on the strength of a quick idle ping (a token bucket lets pings through at line rate).
+ * Only a route that lost a comparison is remembered: a verdict alone can be the relay's hiccup.
+ */
+export const SLOW_MEMORY_MS = 600_000;
+/** A probed connection waiting for the SDK's reconnect is closed if not taken within this. */
+export const PARKED_TTL_MS = 10_000;
+/**
+ * When the live route's backlog had drained by the time a candidate was measured (its ping came
+ * back under MIN_LOADED_RTT_MS: nothing to compare), the candidate stays open this long as a warm
+ * standby: the next slow verdict re-measures both at once without dialing again.
+ */
+export const STANDBY_MS = 30_000;
+/** Close code and reason the SDK sees when the racer moves it to a faster route (it reconnects at once). */
+export const ROUTE_SWITCH_CLOSE_CODE = 1001;
+export const ROUTE_SWITCH_REASON = 'ROUTE_SWITCH';
+/** The racer's pings on the live route use ids base+0x80..base+0xff (the probe's own use base+0..). */
+const LIVE_PING_INDEX = 0x80;
+
+/**
  * Connection tuning to give the SDK together with the racer: an idle connection whose route stalls
  * (a censor silently dropping packets) is noticed 3-5 s after the stall (next ping + 3 s); one that
  * is sending is noticed by the reply watchdog 3 s after its next send. The first reconnect comes
@@ -74,12 +130,23 @@ export interface RacerStatus {
   /** The route in use (connected) or last tried. */
   readonly route?: string;
   readonly since: number;
+  /**
+   * Why the racer is where it is, when a route was measured slow: "left direct ...: throttled to
+   * 120 kbit/s", "direct ... throttled to 120 kbit/s; no faster route" (for `pigeon status`/doctor).
+   */
+  readonly reason?: string;
 }
 
 export interface AttemptEvent {
   readonly relayUrl: string;
   readonly route: string;
-  readonly outcome: 'started' | 'won' | 'failed' | 'timeout' | 'rate-limited' | 'lost' | 'stalled';
+  /**
+   * started/won/failed/timeout/rate-limited/lost/stalled: the race. throttled: the live route was
+   * judged slow (detail: rate, RTTs); probed: a background candidate reached the relay (detail: its
+   * RTT); kept: a probe did not lead to a switch (why); switched: leaving the live route (the next
+   * 'won' is the candidate taking over).
+   */
+  readonly outcome: 'started' | 'won' | 'failed' | 'timeout' | 'rate-limited' | 'lost' | 'stalled' | 'throttled' | 'probed' | 'kept' | 'switched';
   readonly at: number;
   readonly detail?: string;
 }
@@ -98,6 +165,8 @@ export interface RacerOptions {
   readonly attemptTimeoutMs?: number;
   /** Reply watchdog (0 disables; the SDK keepalive still detects stalls). */
   readonly replyTimeoutMs?: number;
+  /** Throughput watchdog: leave a throttled route for a clearly faster one (default true). */
+  readonly leaveSlowRoutes?: boolean;
   readonly stepTimeoutMs?: number;
   readonly tunnel?: TunnelTuning;
   readonly localAddress?: string;
@@ -186,20 +255,85 @@ export class RouteRacer {
     const rank = (r: Route): number => {
       const l = routeLabel(r);
       const failed = (this.failedAt.get(l) ?? -Infinity) > now - FAILURE_PENALTY_MS;
-      return (failed ? 4 : 0) + (stallMode && r.kind !== 'tunnel' ? 2 : 0) + (l === lastGood ? 0 : 1);
+      return (failed ? 8 : 0) + (this.isSlow(l) ? 4 : 0) + (stallMode && r.kind !== 'tunnel' ? 2 : 0) + (l === lastGood ? 0 : 1);
     };
     return unique.map((r, i) => ({ r, i, k: rank(r) })).sort((a, b) => a.k - b.k || a.i - b.i).map((x) => x.r);
   }
 
   private readonly lastWinner = new Map<string, string>();
   private readonly stalledAt = new Map<string, number>();
+  /** Routes left because another answered clearly sooner (label -> when, rate), see SLOW_MEMORY_MS. */
+  private readonly slowAt = new Map<string, { readonly at: number; readonly rateBps: number }>();
+  /** Per relay: when the next background look may start and the back-off after it. */
+  private readonly recheck = new Map<string, { nextAt: number; backoffMs: number }>();
+  private readonly probing = new Set<string>();
+  private readonly parked = new Map<string, ParkedRoute[]>();
+  /** Per relay: the reason shown in the status (and when it was set). */
+  private readonly notes = new Map<string, { readonly text: string; readonly at: number; readonly slowRoute: string }>();
+
+  private isSlow(label: string): boolean {
+    const s = this.slowAt.get(label);
+    return s !== undefined && s.at > this.now() - SLOW_MEMORY_MS;
+  }
 
   private setStatus(relayUrl: string, phase: RacerPhase, route?: string): void {
     const prev = this.statuses.get(relayUrl);
-    if (prev !== undefined && prev.phase === phase && prev.route === route) return;
-    const s: RacerStatus = { relayUrl, phase, ...(route !== undefined ? { route } : {}), since: this.now() };
+    const note = this.notes.get(relayUrl);
+    const reason = note !== undefined && note.at > this.now() - SLOW_MEMORY_MS ? note.text : undefined;
+    if (prev !== undefined && prev.phase === phase && prev.route === route && prev.reason === reason) return;
+    const s: RacerStatus = {
+      relayUrl,
+      phase,
+      ...(route !== undefined ? { route } : {}),
+      since: prev !== undefined && prev.phase === phase && prev.route === route ? prev.since : this.now(),
+      ...(reason !== undefined ? { reason } : {}),
+    };
     this.statuses.set(relayUrl, s);
     for (const fn of this.listeners) fn(s);
+  }
+
+  private setNote(relayUrl: string, slowRoute: string, text: string): void {
+    this.notes.set(relayUrl, { text, at: this.now(), slowRoute });
+    const s = this.statuses.get(relayUrl);
+    if (s !== undefined) this.setStatus(relayUrl, s.phase, s.route);
+  }
+
+  /** May a background look for a faster route start now (one per relay at a time, backed off)? */
+  private mayLook(relayUrl: string): boolean {
+    if (this.probing.has(relayUrl)) return false;
+    const r = this.recheck.get(relayUrl);
+    return r === undefined || this.now() >= r.nextAt;
+  }
+
+  private lookedWithoutSwitch(relayUrl: string): void {
+    const r = this.recheck.get(relayUrl);
+    const waitMs = r === undefined ? THROTTLE_RECHECK_MS : Math.min(THROTTLE_RECHECK_MAX_MS, r.backoffMs * 2);
+    this.recheck.set(relayUrl, { nextAt: this.now() + waitMs, backoffMs: waitMs });
+  }
+
+  /** Keeps a probed connection for the SDK's reconnect (closed if not taken in PARKED_TTL_MS). */
+  private park(relayUrl: string, p: ParkedRoute): void {
+    const list = this.parked.get(relayUrl) ?? [];
+    list.push(p);
+    this.parked.set(relayUrl, list);
+    const t = setTimeout(() => {
+      const l = this.parked.get(relayUrl);
+      const i = l?.indexOf(p) ?? -1;
+      if (l !== undefined && i >= 0) {
+        l.splice(i, 1);
+        p.discard();
+      }
+    }, PARKED_TTL_MS);
+    t.unref?.();
+  }
+
+  private takeParked(relayUrl: string): ParkedRoute | undefined {
+    const list = this.parked.get(relayUrl);
+    while (list !== undefined && list.length > 0) {
+      const p = list.shift()!;
+      if (p.alive) return p;
+    }
+    return undefined;
   }
 
   private emit(relayUrl: string, route: string, outcome: AttemptEvent['outcome'], detail?: string): void {
@@ -243,6 +377,161 @@ export class RouteRacer {
     const stopWatchdog = () => {
       if (watchdog !== undefined) clearInterval(watchdog);
       watchdog = undefined;
+      stopThroughputWatchdog();
+    };
+    // Throughput watchdog state (docs/transport.md "Leaving a slow route").
+    const leaveSlow = this.options.leaveSlowRoutes !== false;
+    let meter: RouteMeter | undefined;
+    let throughputTimer: ReturnType<typeof setInterval> | undefined;
+    let probe: Probe | undefined;
+    let candidate: ParkedRoute | undefined;
+    let verdict: MeterVerdict | undefined;
+    let livePingAt = 0;
+    let livePongAt: number | undefined;
+    // A new id per look: a late pong from an earlier look must not end this one's measurement.
+    let livePingId = 0;
+    let switching = false;
+    let decideTimer: ReturnType<typeof setTimeout> | undefined;
+    let standby: { readonly route: ParkedRoute; readonly until: number } | undefined;
+    const dropStandby = () => {
+      standby?.route.discard();
+      standby = undefined;
+    };
+    const kbps = (bps: number) => `${Math.round(bps / 1000)} kbit/s`;
+    const endProbe = (keepCandidate: boolean) => {
+      if (decideTimer !== undefined) clearTimeout(decideTimer);
+      decideTimer = undefined;
+      // (a settled probe has closed its other candidates; cancel would also close the kept one)
+      if (!keepCandidate) probe?.cancel();
+      probe = undefined;
+      if (!keepCandidate) candidate?.discard();
+      candidate = undefined;
+      this.probing.delete(relayUrl);
+    };
+    const stopThroughputWatchdog = () => {
+      if (throughputTimer !== undefined) clearInterval(throughputTimer);
+      throughputTimer = undefined;
+      if (probe !== undefined || candidate !== undefined) endProbe(false);
+      dropStandby();
+    };
+    const keep = (why: string) => {
+      const w = winner;
+      endProbe(false);
+      this.lookedWithoutSwitch(relayUrl);
+      if (w === undefined || verdict === undefined) return;
+      this.emit(relayUrl, w.label, 'kept', why);
+      this.setNote(relayUrl, w.label, `${w.label} throttled to ${kbps(verdict.rateBps)}; no faster route`);
+    };
+    /** Hands the SDK over to the measured candidate: this connection closes, its reconnect takes the parked one. */
+    const switchTo = (p: ParkedRoute, liveRttMs: number) => {
+      const w = winner;
+      if (w === undefined || verdict === undefined) return;
+      endProbe(true);
+      this.recheck.delete(relayUrl);
+      // Only a route that measurably lost to another at the same moment is remembered as slow: a
+      // verdict alone can be the relay's own hiccup (seen: 1 s without answers on a healthy bridge).
+      this.slowAt.set(w.label, { at: this.now(), rateBps: verdict.rateBps });
+      this.emit(relayUrl, w.label, 'switched', `to ${p.label}: ${kbps(verdict.rateBps)}; a ping took ${liveRttMs} ms here, ${p.rttMs} ms there`);
+      this.setNote(relayUrl, w.label, `left ${w.label}: throttled to ${kbps(verdict.rateBps)}`);
+      this.park(relayUrl, p);
+      this.markLive(relayUrl, w.label, false);
+      switching = true;
+      finished = true;
+      stopWatchdog();
+      w.socket?.close(1000, 'route switch');
+      // The outbox resends what was unacknowledged (the relay dedupes by message id) and the relay
+      // redelivers what we had not acked (the client dedupes by content id): no loss, no duplicates.
+      handlers.onClose(ROUTE_SWITCH_CLOSE_CODE, ROUTE_SWITCH_REASON);
+    };
+    /** Compares the candidate's ping with the live route's ping sent at the same moment. */
+    const decide = () => {
+      if (candidate === undefined) return;
+      if (!candidate.alive) return keep('the candidate closed');
+      const needMs = Math.max(SWITCH_RTT_FACTOR * candidate.rttMs, candidate.rttMs + SWITCH_MIN_GAIN_MS);
+      const liveMs = (livePongAt ?? this.now()) - livePingAt;
+      if (liveMs >= needMs) switchTo(candidate, liveMs);
+      else if (livePongAt !== undefined && liveMs < MIN_LOADED_RTT_MS) {
+        // The backlog drained before the comparison: it says nothing. Keep the candidate warm.
+        const c = candidate;
+        endProbe(true);
+        dropStandby();
+        standby = { route: c, until: this.now() + STANDBY_MS };
+        this.emit(relayUrl, c.label, 'kept', `standby: the backlog drained (a ping took ${liveMs} ms on the live route, ${c.rttMs} ms here)`);
+      } else if (livePongAt !== undefined) keep(`not clearly faster: a ping took ${liveMs} ms here, ${candidate.rttMs} ms on ${candidate.label}`);
+      else {
+        // The live ping is still out: decide the moment it has taken long enough (or its pong comes).
+        if (decideTimer !== undefined) clearTimeout(decideTimer);
+        decideTimer = setTimeout(decide, needMs - liveMs + 1);
+        decideTimer.unref?.();
+      }
+    };
+    const lookForFasterRoute = (w: Attempt) => {
+      const others = this.candidates(relayUrl).filter((r) => {
+        const l = routeLabel(r);
+        return l !== w.label && !this.isSlow(l);
+      });
+      if (others.length === 0) return keep('no other route');
+      this.probing.add(relayUrl);
+      livePingAt = this.now();
+      livePongAt = undefined;
+      livePingId = (livePingId + 1) % 0x80;
+      w.socket?.send(racerPing(LIVE_PING_INDEX + livePingId));
+      if (standby !== undefined && standby.route.alive && this.now() < standby.until && !this.isSlow(standby.route.label)) {
+        // A warm candidate: measure it again against the live route, no dialing.
+        const warm = standby.route;
+        standby = undefined;
+        const again: Probe = {
+          result: warm.remeasure(attemptTimeout).then((rtt) => {
+            if (rtt !== undefined) this.emit(relayUrl, warm.label, 'probed', `rtt ${rtt} ms (standby)`);
+            else warm.discard();
+            return rtt !== undefined ? warm : undefined;
+          }),
+          cancel: () => warm.discard(),
+        };
+        probe = again;
+        void again.result.then((p) => {
+          if (probe !== again) return;
+          if (p === undefined) return keep('the standby route stopped answering');
+          candidate = p;
+          decide();
+        });
+        return;
+      }
+      dropStandby();
+      const started = probeRoutes(others, this.ctx, {
+        staggerMs: stagger,
+        maxConcurrent,
+        attemptTimeoutMs: attemptTimeout,
+        takeSlot: (r) => this.takeAttemptSlot(routeDestination(r)),
+        report: (label, outcome, detail) => this.emit(relayUrl, label, outcome, detail),
+      });
+      probe = started;
+      void started.result.then((p) => {
+        if (probe !== started) {
+          p?.discard();
+          return;
+        }
+        if (p === undefined) return keep('no other route answered');
+        candidate = p;
+        decide();
+      });
+    };
+    const startThroughputWatchdog = () => {
+      if (!leaveSlow) return;
+      throughputTimer = setInterval(() => {
+        const w = winner;
+        if (w === undefined || finished || meter === undefined) return;
+        if (probe !== undefined || candidate !== undefined) return decide();
+        const v = meter.judge();
+        if (v === undefined || !v.slow) return;
+        verdict = v;
+        const detail = `${kbps(v.rateBps)} over ${v.busyMs} ms with data pending; replies ${Math.round(v.loadedRttMs)} ms vs ${v.baselineRttMs} ms idle`;
+        this.emit(relayUrl, w.label, 'throttled', detail);
+        if (!this.mayLook(relayUrl)) return;
+        this.setNote(relayUrl, w.label, `${w.label} throttled to ${kbps(v.rateBps)}; trying other routes`);
+        lookForFasterRoute(w);
+      }, THROTTLE_CHECK_MS);
+      throughputTimer.unref?.();
     };
     const startWatchdog = () => {
       if (replyTimeout <= 0) return;
@@ -321,30 +610,43 @@ export class RouteRacer {
       attempts.add(a);
       this.emit(relayUrl, label, 'started');
       a.timer = setTimeout(() => failAttempt(a, 'timeout'), attemptTimeout);
-      a.socket = openRoute(
-        route,
-        {
-          onOpen: () => undefined,
-          onMessage: (data) => {
-            if (winner === a) {
-              awaitingSince = undefined;
-              bytesAwaiting = 0;
-              handlers.onMessage(data);
+      a.socket = openRoute(route, attemptHandlers(a), this.ctx);
+    };
+    const attemptHandlers = (a: Attempt): SocketHandlers => ({
+      onOpen: () => undefined,
+      onMessage: (data) => {
+        if (winner === a) {
+          awaitingSince = undefined;
+          bytesAwaiting = 0;
+          if (isRacerReply(data)) {
+            // The racer's own ping on the live route (a background probe is comparing routes).
+            if (replyIdOf(data) === RACER_PING_ID_BASE + LIVE_PING_INDEX + livePingId) {
+              livePongAt = this.now();
+              decide();
             }
-            else if (winner === undefined && !a.done && !finished) win(a, data);
-          },
-          onClose: (code, reason) => {
-            if (winner === a) {
-              this.markLive(relayUrl, label, false);
-              if (!closedByOwner && code !== 1000) this.failedAt.set(label, this.now());
-              this.emit(relayUrl, label, 'lost', `${code} ${reason}`);
-              if ((this.live.get(relayUrl)?.size ?? 0) === 0) this.setStatus(relayUrl, 'connecting', label);
-              finish(code, reason);
-            } else failAttempt(a, 'failed', `${code} ${reason}`);
-          },
-        },
-        this.ctx,
-      );
+            return;
+          }
+          meter?.received(data);
+          handlers.onMessage(data);
+        } else if (winner === undefined && !a.done && !finished) win(a, data);
+      },
+      onClose: (code, reason) => {
+        if (winner === a) {
+          if (switching) return;
+          this.markLive(relayUrl, a.label, false);
+          if (!closedByOwner && code !== 1000) this.failedAt.set(a.label, this.now());
+          this.emit(relayUrl, a.label, 'lost', `${code} ${reason}`);
+          if ((this.live.get(relayUrl)?.size ?? 0) === 0) this.setStatus(relayUrl, 'connecting', a.label);
+          finish(code, reason);
+        } else failAttempt(a, 'failed', `${code} ${reason}`);
+      },
+    });
+    /** A connection a background probe measured for this relay: it wins at once, without dialing. */
+    const adopt = (p: ParkedRoute) => {
+      const a: Attempt = { route: p.route, label: p.label, socket: p.socket, timer: undefined, done: false };
+      attempts.add(a);
+      p.adopt(attemptHandlers(a));
+      win(a, p.challenge);
     };
     const win = (a: Attempt, first: Uint8Array) => {
       winner = a;
@@ -356,15 +658,23 @@ export class RouteRacer {
       this.options.book?.setLastGood(relayUrl, a.label);
       this.markLive(relayUrl, a.label, true);
       this.emit(relayUrl, a.label, 'won');
+      // "left X: throttled" stays while we are elsewhere; winning on X again ends it.
+      const note = this.notes.get(relayUrl);
+      if (note !== undefined && note.slowRoute === a.label && note.text.startsWith('left ')) this.notes.delete(relayUrl);
       this.setStatus(relayUrl, 'connected', a.label);
+      meter = new RouteMeter(this.now);
       startWatchdog();
+      startThroughputWatchdog();
       handlers.onOpen();
       handlers.onMessage(first);
     };
 
     // Start asynchronously so the caller has its RelaySocket before any handler runs.
     queueMicrotask(() => {
-      if (!finished) launchNext();
+      if (finished) return;
+      const parked = this.takeParked(relayUrl);
+      if (parked !== undefined) return adopt(parked);
+      launchNext();
       checkExhausted();
     });
 
@@ -373,6 +683,7 @@ export class RouteRacer {
         if (winner !== undefined && !finished) {
           awaitingSince ??= Date.now();
           bytesAwaiting += data.length;
+          meter?.sent(data);
           winner.socket?.send(data);
         }
       },

@@ -58,6 +58,8 @@ export interface SendingState {
   /** Messages with at least one envelope accepted by a relay while others are still in flight. */
   readonly acceptedSome: Set<string>;
   retryTimer: ReturnType<typeof setTimeout> | null;
+  /** A pump is queued for the end of the current burst of settled sends (outbox.ts). */
+  pumpQueued: boolean;
 }
 
 export interface AckState {
@@ -93,7 +95,7 @@ export class ClientCore {
   /** The relay finished sending the backlog since the last auth (sync()). */
   drained = false;
   /** Outbox pump state (outbox.ts). */
-  readonly sending: SendingState = { inFlight: new Set(), acceptedSome: new Set(), retryTimer: null };
+  readonly sending: SendingState = { inFlight: new Set(), acceptedSome: new Set(), retryTimer: null, pumpQueued: false };
   /** Relay ids of committed deliveries waiting to be acked, sent in batches on the next tick (acks.ts). */
   readonly acks: AckState = { pending: [], timer: null };
   /** The prekey upkeep under way, if any (prekeys.ts). */

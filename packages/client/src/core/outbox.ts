@@ -106,7 +106,21 @@ function onSendSettled(core: ClientCore, row: OutboxRow, err: unknown): void {
     }
   }
   core.events.emit('outbox', core.store.countOutbox());
-  pumpOutbox(core);
+  queuePump(core);
+}
+
+/**
+ * The relay answers a burst of sends together (one socket read, many settles): one pump after
+ * the burst lists the outbox once instead of once per answer (which made a 1,000-member group
+ * message cost O(n²) outbox reads).
+ */
+function queuePump(core: ClientCore): void {
+  if (core.sending.pumpQueued) return;
+  core.sending.pumpQueued = true;
+  queueMicrotask(() => {
+    core.sending.pumpQueued = false;
+    pumpOutbox(core);
+  });
 }
 
 /** Lock-free (runs in the serial queue): see ClientInternals.sendContent. */

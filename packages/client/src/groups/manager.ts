@@ -13,11 +13,11 @@
  *   key (new distribution id) that the removed member never receives.
  * - Payloads that arrive before what they depend on (the welcome, a parent change, the change
  *   that added their sender) are held and retried after each group update (MAX_HELD_PER_GROUP).
- * - Receipts (§12.7, receipts.ts): members' devices tell the author pairwise; the author's copy
+ * - Receipts (§12.8, receipts.ts): members' devices tell the author pairwise; the author's copy
  *   moves queued -> sent -> delivered -> read when the whole audience is that far.
  * - A copy under a sender key the receiver cannot use (stale after a removal it saw first, or
  *   missing) is asked for again by distribution id + iteration and re-sent under our current
- *   key; the request waits (held) until we reached the requester's epoch (§12.8, resend.ts).
+ *   key; the request waits (held) until we reached the requester's epoch (§12.9, resend.ts).
  */
 import { equalBytes, fromHex, toHex } from '@pigeon/crypto';
 import {
@@ -75,7 +75,7 @@ export const HELD_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 /**
  * State-table key set when our delivery token was rotated (block/report, message-life): from
  * then on we send our own card to members added to our groups, since the card an admin hands
- * them may predate the rotation (§12.6).
+ * them may predate the rotation (§12.10).
  */
 export const CARD_CHANGED_KEY = 'groups.card_changed_at';
 
@@ -635,7 +635,7 @@ export class GroupManager {
       const outcome = await this.#c.sendContent(this.targetsOf([state.roster]), content, message.id, () => {
         this.#store.putGroup({ ...row, ownKey: encodeSenderKeyState(encrypted.senderKey) });
         this.#store.insertMessage(message);
-        // Which key carried it: a member that cannot use this copy asks for it by these (§12.8).
+        // Which key carried it: a member that cannot use this copy asks for it by these (§12.9).
         this.#store.putSent({ groupId, messageId: message.id, distributionId: toHex(key.distributionId), iteration: key.iteration, epoch: state.roster.epoch });
       });
       this.#c.log('group.sent', { envelopes: outcome.envelopes, unreachable: outcome.unreachable.length, rekeyed });
@@ -720,7 +720,7 @@ export class GroupManager {
         for (const card of cards) {
           try {
             await this.accountId(card.accountKey);
-            // A card about its own sender is authoritative for its delivery token (§12.6): it may
+            // A card about its own sender is authoritative for its delivery token (§12.10): it may
             // replace one that another member handed us before the sender rotated it.
             if (equalBytes(card.accountKey, senderCert.accountKey)) this.refreshOwnerCard(card);
             await this.#c.ensureContact(card);
@@ -809,7 +809,7 @@ export class GroupManager {
   }
 
   /**
-   * A member could not use one of our copies (§12.8). Held until we reached its epoch (the change
+   * A member could not use one of our copies (§12.9). Held until we reached its epoch (the change
    * that made our key stale is on its way to us); then the message is re-sent to that device
    * alone under our current key (a new one if the change requires it).
    */
@@ -833,6 +833,7 @@ export class GroupManager {
       action: 'apply',
       commit: () => undefined,
       after: async () => {
+        if (this.#resent.size >= MAX_ASKED_REMEMBERED) this.#resent.clear();
         this.#resent.set(counted, times + 1);
         try {
           await this.resendTo(id, m, requester.accountKey, deviceHex);
@@ -965,7 +966,7 @@ export class GroupManager {
             }
           }
         }
-        // Our token was rotated: the card of us the admin gave the newcomers may be older (§12.6).
+        // Our token was rotated: the card of us the admin gave the newcomers may be older (§12.10).
         if (stillMember && result.effects.addedMembers.length > 0 && !equalBytes(change.author, k.accountKey)) {
           await this.sendOwnCardTo(result.state, result.effects.addedMembers);
         }
@@ -1048,7 +1049,7 @@ export class GroupManager {
       after: async () => {
         if (!inserted) return;
         this.#events.emit('message', this.toMessage(message));
-        // The author's devices learn it arrived (§12.7); our own messages seen on another device need none.
+        // The author's devices learn it arrived (§12.8); our own messages seen on another device need none.
         if (!self && this.#c.receiptSettings().deliveryReceipts) await this.sendReceipt(senderId, [inner.id], false);
       },
     };

@@ -10,9 +10,9 @@
  *   message      groupId(32) || distribution (u32 len, may be empty) || sender-key message (u32 len)
  *   cards        count(u16) || card*                       — how to reach members who are not contacts yet
  *   join_request groupId(32) || secret(16)                 — a holder of a group invite link asks to be added
- *   receipt      read(bool) || count(u16) || id(16)*           — a member got (or read) our group messages (§12.7)
+ *   receipt      read(bool) || count(u16) || id(16)*           — a member got (or read) our group messages (§12.8)
  *   resend       groupId(32) || distributionId(16) || iteration(u32) || epoch(u64)
- *                                                          — a member could not use this copy of our message: send it again (§12.8)
+ *                                                          — a member could not use this copy of our message: send it again (§12.9)
  *
  * Kinds 6 and 7 came later under the same version: an older client drops them as unknown kinds
  * (logged, acked) and keeps working; it simply sends no receipts and never asks for a copy again.

@@ -1,5 +1,5 @@
 /**
- * Group delivery and read receipts (docs/protocol.md §12.7): what the author's copy of a group
+ * Group delivery and read receipts (docs/protocol.md §12.8): what the author's copy of a group
  * message shows. Each member's devices tell the author pairwise (content type `group`, kind
  * `receipt`); the author keeps one row per member (GroupStore.putReceipt, only forward) and the
  * message's state is the weakest of its audience, WhatsApp's rule: 'delivered' once EVERY

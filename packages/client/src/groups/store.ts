@@ -46,7 +46,7 @@ export interface HeldPayloadRow {
   readonly at: number;
 }
 
-/** What a member said about one of our group messages (docs/protocol.md §12.7). */
+/** What a member said about one of our group messages (docs/protocol.md §12.8). */
 export interface GroupReceiptRow {
   readonly messageId: string;
   /** Account id (hex) of the member that sent the receipt. */
@@ -58,7 +58,7 @@ export interface GroupReceiptRow {
 /**
  * Which sender key carried one of our group messages (one row per copy: a message re-sent to a
  * member that could not use the first copy gets another row), so a member that asks for a copy
- * again names it by distribution id + iteration (§12.8).
+ * again names it by distribution id + iteration (§12.9).
  */
 export interface GroupSentRow {
   readonly groupId: string;

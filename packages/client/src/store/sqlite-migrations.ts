@@ -195,7 +195,7 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    // Group receipts and re-sends (docs/protocol.md §12.7, §12.8; groups/sqlite-group-store.node.ts):
+    // Group receipts and re-sends (docs/protocol.md §12.8, §12.9; groups/sqlite-group-store.node.ts):
     // what each member said about our group messages, and which sender key (distribution id +
     // iteration) carried each copy we sent, so a member that could not use one can ask for it again.
     version: 6,
