@@ -103,7 +103,11 @@ describe('the racer leaves a throttled route', () => {
       assert.equal(moved.length, 0, `${name}\n${r.explain()}`);
       assert.match(lastWon(events) ?? '', /^direct /);
     }
-    assert.equal(r.alice.racer.status()?.reason, undefined);
+    // A verdict alone may fire on a loaded machine (the relay and both clients share one event
+    // loop here); it must never lead to a switch, and the status never says we left direct.
+    assert.doesNotMatch(r.alice.racer.status()?.reason ?? '', /^left /);
+    const verdicts = [...r.aliceEvents, ...r.bobEvents].filter((e) => e.at >= r.onset && e.outcome === 'throttled').length;
+    console.log(`# free: ${verdicts} slow verdict(s), no switch`);
   });
 
   it('the only route throttled: the racer stays on it and says so', async () => {

@@ -527,9 +527,9 @@ export class RouteRacer {
         verdict = v;
         const detail = `${kbps(v.rateBps)} over ${v.busyMs} ms with data pending; replies ${Math.round(v.loadedRttMs)} ms vs ${v.baselineRttMs} ms idle`;
         this.emit(relayUrl, w.label, 'throttled', detail);
-        if (!this.mayLook(relayUrl)) return;
-        this.setNote(relayUrl, w.label, `${w.label} throttled to ${kbps(v.rateBps)}; trying other routes`);
-        lookForFasterRoute(w);
+        // The status says nothing yet: a verdict is only a trigger (a busy relay or CPU can cause
+        // one); what the user is told comes from the comparison (switched / no faster route).
+        if (this.mayLook(relayUrl)) lookForFasterRoute(w);
       }, THROTTLE_CHECK_MS);
       throughputTimer.unref?.();
     };
