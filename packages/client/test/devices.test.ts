@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { defaultBackend } from '@pigeon/crypto';
-import { createAccountKeys, createDeviceKeys, createDeviceList, encodeDeviceList } from '@pigeon/protocol';
+import { createAccountKeys, createDeviceKeys, createDeviceList, encodeDeviceList, encodeLinkCode, parseLinkCode } from '@pigeon/protocol';
 import {
   decodeDevicePayload,
   decodeInviteLink,
@@ -252,6 +252,34 @@ describe('linked devices', () => {
       assert.ok(!(await reopened.devices.list()).some((d) => d.current), 'the list no longer names this device');
     } finally {
       await reopened.close();
+    }
+  });
+});
+
+describe('a refused hand-over', () => {
+  it('leaves no device in the signed list that will never exist', async () => {
+    const erin = await makePerson(root.path, relay.url, 'erin');
+    const newcomer = await openClient(join(root.path, `erin-new-${Math.random().toString(16).slice(2)}`));
+    try {
+      const session = await newcomer.devices.startLink({ relayUrl: relay.url });
+      // The same code with a provisioning id the relay never opened: the relay refuses the hand-over.
+      const real = parseLinkCode(session.linkCode);
+      const stale = encodeLinkCode({ ...real, provisioningId: new Uint8Array(real.provisioningId.length).fill(7) });
+      await assert.rejects(erin.client.devices.add(stale), (e) => isClientError(e, 'RELAY_REJECTED'));
+      const list = await erin.client.devices.list();
+      assert.equal(list.length, 1, 'only the first device is listed');
+      // The attempt revoked that device id, so the same code is refused; a fresh link works.
+      session.account.catch(() => undefined);
+      await assert.rejects(erin.client.devices.add(session.linkCode), (e) => isClientError(e, 'BAD_ARGUMENT'));
+      session.cancel();
+      const again = await newcomer.devices.startLink({ relayUrl: relay.url });
+      await erin.client.devices.add(again.linkCode);
+      await again.account;
+      await again.confirm();
+      assert.equal((await erin.client.devices.list()).length, 2);
+    } finally {
+      await newcomer.close();
+      await erin.client.close();
     }
   });
 });

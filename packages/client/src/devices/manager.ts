@@ -328,14 +328,26 @@ export class DeviceManager {
           this.storeList(k.profile.accountId, created.deviceList);
           this.#c.store.putContactDevice({ contactId: k.profile.accountId, deviceId: toHex(created.deviceId), certificate: encodeDeviceCertificate(created.certificate) });
         });
+      } catch (err) {
+        throw asClientError(err, 'the link');
+      }
+      try {
         expectOk(await this.#host.anonRequest(normalizeRelayUrl(link.relayUrl), { type: 'provision_send', provisioningId: link.provisioningId, envelope: created.envelope }), 'provision_send');
       } catch (err) {
+        // The relay refused the hand-over (the new device's code expired or was used): that device
+        // will never exist, so it must not stay in the signed list. A network failure is left alone:
+        // the hand-over may have arrived, and removing would cut off a device that did link.
+        if (err instanceof RelayError || (err instanceof ClientError && err.code === 'RELAY_REJECTED')) return { refused: asClientError(err, 'the link'), deviceId: toHex(created.deviceId) };
         throw asClientError(err, 'the link');
       }
       this.ownListChanged(k.profile.accountId);
       await this.announceList(created.deviceList);
       return { deviceId: toHex(created.deviceId), pigeonId: k.profile.pigeonId, confirmationCode: created.confirmationCode };
     });
+    if ('refused' in added) {
+      await this.remove(added.deviceId).catch((err: unknown) => this.#c.log('devices.unlink_failed', { code: errorCode(err) }));
+      throw added.refused;
+    }
     this.#c.log('devices.linked');
     return added;
   }
