@@ -127,7 +127,7 @@ describe('group commit (postgres-group-commit.ts)', () => {
 
   it('keeps the issue order of writes to one key, inside a batch and across batches', async () => {
     const sender = new ScriptedSender();
-    const c = new GroupCommitter(sender, 4);
+    const c = new GroupCommitter(sender, { maxItems: 4, maxWeight: Number.POSITIVE_INFINITY });
     const all = Array.from({ length: 10 }, (_, n) => c.add(0, { key: n % 2 === 0 ? 'x' : 'a', n }));
     for (let b = 0; b < 3; b++) {
       await batchesSent(sender, b + 1);
@@ -142,6 +142,33 @@ describe('group commit (postgres-group-commit.ts)', () => {
     const order = (key: string) => sender.batches.flatMap((b) => b.items.filter((w) => w.key === key).map((w) => w.n));
     assert.deepStrictEqual(order('x'), [0, 2, 4, 6, 8]);
     assert.deepStrictEqual(order('a'), [1, 3, 5, 7, 9]);
+  });
+
+  it('bounds a batch by weight (bytes, rows); a write heavier than the bound goes alone', async () => {
+    class Weighted extends ScriptedSender {
+      weight(w: Write): number {
+        return w.n;
+      }
+    }
+    const sender = new Weighted();
+    const c = new GroupCommitter(sender, { maxItems: 100, maxWeight: 10 });
+    const all = [3, 3, 3, 20, 2, 2].map((n) => c.add(0, { key: 'k', n }));
+    await batchesSent(sender, 1);
+    sender.batches[0]!.commit();
+    await batchesSent(sender, 2);
+    sender.batches[1]!.commit();
+    await Promise.all(all);
+    assert.deepStrictEqual(
+      sender.batches.map((b) => b.items.map((w) => w.n)),
+      [
+        [3, 3, 3],
+        [2, 2],
+      ],
+    );
+    assert.deepStrictEqual(
+      sender.alone.map((w) => w.n),
+      [20],
+    );
   });
 
   it('a failed batch: every write is tried alone (per key in issue order); a write that still fails rejects with STORE_FAILED', async () => {

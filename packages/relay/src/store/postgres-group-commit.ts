@@ -25,10 +25,20 @@ export interface BatchSender<I, O> {
   one(shard: number, item: I): Promise<O>;
   /** One transaction for all; outcomes in the order of `items` (already sorted by key). */
   many(shard: number, items: readonly I[]): Promise<O[]>;
+  /** Size of a write (bytes sent, or rows asked for) counted against `maxWeight`; 1 if absent. */
+  weight?(item: I): number;
+}
+
+export interface BatchLimits {
+  /** Writes per batch at most; 1 sends every write in its own transaction (still in issue order). */
+  readonly maxItems: number;
+  /** Total weight per batch at most (a heavier single write still goes, alone). */
+  readonly maxWeight: number;
 }
 
 /** Writes per batch at most: bounds one statement's size and how long it holds its locks. */
 export const DEFAULT_MAX_BATCH = 512;
+export const DEFAULT_BATCH_LIMITS: BatchLimits = { maxItems: DEFAULT_MAX_BATCH, maxWeight: Number.POSITIVE_INFINITY };
 
 interface Entry<I, O> {
   readonly item: I;
@@ -55,10 +65,9 @@ export class GroupCommitter<I, O> {
   private readonly queues = new Map<number, ShardQueue<I, O>>();
   readonly stats: GroupCommitterStats = { batches: 0, items: 0, failedBatches: 0 };
 
-  /** maxBatch = 1 sends every write in its own transaction (still in issue order). */
   constructor(
     private readonly sender: BatchSender<I, O>,
-    private readonly maxBatch = DEFAULT_MAX_BATCH,
+    private readonly limits: BatchLimits = DEFAULT_BATCH_LIMITS,
   ) {}
 
   add(shard: number, item: I): Promise<O> {
@@ -95,8 +104,17 @@ export class GroupCommitter<I, O> {
       q.busy = false;
       return;
     }
-    const batch = q.waiting.length <= this.maxBatch ? q.waiting : q.waiting.slice(0, this.maxBatch);
-    q.waiting = q.waiting.length <= this.maxBatch ? [] : q.waiting.slice(this.maxBatch);
+    // The oldest waiting writes, up to the limits (at least one).
+    let count = 0;
+    let weight = 0;
+    while (count < q.waiting.length && count < this.limits.maxItems) {
+      const w = this.sender.weight?.(q.waiting[count]!.item) ?? 1;
+      if (count > 0 && weight + w > this.limits.maxWeight) break;
+      weight += w;
+      count++;
+    }
+    const batch = count === q.waiting.length ? q.waiting : q.waiting.slice(0, count);
+    q.waiting = count === q.waiting.length ? [] : q.waiting.slice(count);
     // While this batch commits, later writes wait in q.waiting: they are the next batch.
     void this.send(shard, batch).finally(() => this.next(shard, q));
   }

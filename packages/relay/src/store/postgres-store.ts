@@ -29,7 +29,7 @@ import pg from 'pg';
 import type { CustomTypesConfig, PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import type { WirePreKey, WireSignedPreKey } from '@pigeon/api';
 import { RelayServerError } from '../errors.js';
-import { GroupCommitter } from './postgres-group-commit.js';
+import { DEFAULT_MAX_BATCH, GroupCommitter, type BatchLimits } from './postgres-group-commit.js';
 import { LATEST_POSTGRES_SCHEMA_VERSION, POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { canonicalShardSet, parseShardList, ShardRouter, type PostgresShardSpec, type ResolvedShard } from './postgres-sharding.js';
 import type { PutDeviceListResult, StoredDeviceList } from './linked-devices.js';
@@ -82,6 +82,15 @@ export const POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
 export const ORPHAN_DIRECTORY_GRACE_MS = 60_000;
 /** Device -> account entries kept in memory per store (about 100 bytes each). */
 export const DEVICE_ACCOUNT_CACHE_SIZE = 100_000;
+/** Envelope bytes per write batch at most (a batch is one statement and one transaction). */
+export const WRITE_BATCH_MAX_BYTES = 16 << 20;
+/**
+ * Messages one read batch may ask for (32 reads of a whole 64-message window), so a mass
+ * reconnect to full mailboxes cannot pull one huge result; most reads ask for a window and get a
+ * message or two, so this bounds memory, not the batches of ordinary traffic. (640, what ten
+ * unbatched reads could return before, was measured to cap throughput: ten reads per batch.)
+ */
+export const READ_BATCH_MAX_ROWS = 2048;
 /** Mailboxes whose expired mail one sweep transaction deletes. */
 export const SWEEP_BATCH_MAILBOXES = 500;
 /** pg_advisory_lock key serialising migrations across relay nodes ("PIGEON" ‖ 0x0001). */
@@ -337,6 +346,9 @@ async function prepareShard(pool: pg.Pool, shard: ResolvedShard, all: readonly R
   }
 }
 
+/** Without group commit every batch is one operation (still one at a time per shard, in order). */
+const batchLimits = (groupCommit: boolean, maxWeight: number): BatchLimits => ({ maxItems: groupCommit ? DEFAULT_MAX_BATCH : 1, maxWeight });
+
 function positiveInt(n: number, name: string): number {
   if (!Number.isSafeInteger(n) || n < 1) throw new RelayServerError('BAD_OPTION', `${name} must be a positive integer`);
   return n;
@@ -391,8 +403,9 @@ export class PostgresRelayStore implements RelayStore {
           const outcomes = row?.outcomes ?? [];
           return outcomes.map((o, i) => (isAck[i] ? Number(o) : o));
         },
+        weight: (w) => (w.kind === 'enqueue' ? w.values[2].length : 16 * w.messageIds.length),
       },
-      groupCommit ? undefined : 1,
+      batchLimits(groupCommit, WRITE_BATCH_MAX_BYTES),
     );
     this.reads = new GroupCommitter<PendingRead, StoredMessage[]>(
       {
@@ -409,8 +422,9 @@ export class PostgresRelayStore implements RelayStore {
           for (const row of rows) out[row.i - 1]!.push(toMessage(row));
           return out;
         },
+        weight: (r) => r.limit,
       },
-      groupCommit ? undefined : 1,
+      batchLimits(groupCommit, READ_BATCH_MAX_ROWS),
     );
   }
 
