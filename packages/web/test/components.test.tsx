@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
-import { render } from 'preact';
 import { act } from 'preact/test-utils';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { mount } from './dom-mount.js';
 import type { Contact, PigeonClient, ReceiptSettings, StoredMessage } from '@pigeon/client';
 import { ChatView } from '../src/ui/ChatView.js';
 import { MessageBubble } from '../src/ui/MessageBubble.js';
@@ -14,18 +14,6 @@ const out = (state: StoredMessage['state']): StoredMessage => ({
   id: `m-${state}`, contactId: 'c1', direction: 'out', text: `text ${state}`, sentAt: 1000, receivedAt: null, state, read: true,
 });
 
-let root: HTMLElement | null = null;
-function mount(node: preact.ComponentChild): HTMLElement {
-  root = document.createElement('div');
-  document.body.append(root);
-  act(() => render(node, root!));
-  return root;
-}
-afterEach(() => {
-  if (root) render(null, root);
-  root?.remove();
-  root = null;
-});
 
 const noop = () => undefined;
 /** What ChatView asks of the SDK for message life (timer, block state, events, typing). */

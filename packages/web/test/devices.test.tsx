@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
-import { render } from 'preact';
 import { act } from 'preact/test-utils';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { mount } from './dom-mount.js';
 import type { DeviceAdded, DeviceInfo, LinkedAccount, LinkSession, PigeonClient, Profile } from '@pigeon/client';
 import { canManageDevices, extractLinkCode, linkProblem, shortDeviceId, sortDevices } from '../src/logic/devices.js';
 import { AddDevice } from '../src/ui/AddDevice.js';
@@ -14,18 +14,6 @@ const relayErr = (code: string, cause?: string) => Object.assign(new Error(code)
 const device = (id: string, over: Partial<DeviceInfo> = {}): DeviceInfo => ({ id, current: false, addedAt: 1_764_000_000_000, accountKeyHolder: false, ...over });
 const profile: Profile = { pigeonId: 'PGN-1', displayName: 'Alice', relayUrl: 'ws://r/pigeon', accountId: 'a1', deviceId: 'd2' };
 
-let root: HTMLElement | null = null;
-function mount(node: preact.ComponentChild): HTMLElement {
-  root = document.createElement('div');
-  document.body.append(root);
-  act(() => render(node, root!));
-  return root;
-}
-afterEach(() => {
-  if (root) render(null, root);
-  root?.remove();
-  root = null;
-});
 /** Lets pending promises (the fake SDK's) settle and Preact re-render. */
 const settle = () => act(async () => await new Promise((r) => setTimeout(r, 0)));
 const button = (el: HTMLElement, text: string) => [...el.querySelectorAll('button')].find((b) => b.textContent === text) as HTMLButtonElement | undefined;

@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
-import { render } from 'preact';
 import { act } from 'preact/test-utils';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { mount } from './dom-mount.js';
 import type { Contact, PigeonClient, StoredMessage } from '@pigeon/client';
 import { TYPING_TTL_MS } from '@pigeon/client';
 import { initialState, reducer } from '../src/logic/app-state.js';
@@ -15,18 +15,6 @@ const msg = (over: Partial<StoredMessage> = {}): StoredMessage => ({
 });
 const contact: Contact = { id: 'c1', name: 'Bob', pigeonId: 'p-c1', relayUrl: 'ws://r/pigeon', verified: false, addedAt: 1, keyChanged: false };
 
-let root: HTMLElement | null = null;
-function mount(node: preact.ComponentChild): HTMLElement {
-  root = document.createElement('div');
-  document.body.append(root);
-  act(() => render(node, root!));
-  return root;
-}
-afterEach(() => {
-  if (root) render(null, root);
-  root?.remove();
-  root = null;
-});
 const noop = () => undefined;
 
 describe('message-life logic', () => {
