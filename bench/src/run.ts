@@ -1,7 +1,7 @@
 /**
  * Benchmark entry. `node bench/dist/src/run.js [protocol|delivery]... [--seconds=3] [--repeats=3]
  * [--warmup=1] [--only=libsignal,pigeon] [--kinds=setup,oneWay,pingPong] [--devices=100,1000] [--step-seconds=3]
- * [--durability=full|normal] [--profile-relay=DIR]`; `groups [--sizes=100,1000] [--messages=5] [--real=3]`.
+ * [--durability=full|normal] [--profile-relay=DIR]`; `groups [--sizes=100,1000] [--messages=5] [--real=3] [--inline-welcome]`.
  * Without a benchmark name it runs protocol, then delivery (groups runs only when named).
  */
 import { DEFAULT_PROTOCOL_OPTIONS, runProtocolBenchmark } from './protocol/run-protocol.js';
@@ -56,6 +56,7 @@ async function main(): Promise<void> {
         sizes: (list(flags, 'sizes') ?? DEFAULT_GROUP_OPTIONS.sizes.map(String)).map(Number),
         messages: num(flags, 'messages', DEFAULT_GROUP_OPTIONS.messages),
         real: num(flags, 'real', DEFAULT_GROUP_OPTIONS.real),
+        inlineWelcome: flags.has('inline-welcome'),
       });
     } else {
       throw new Error(`unknown benchmark "${name}" (protocol, delivery, groups)`);

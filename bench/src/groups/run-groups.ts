@@ -9,6 +9,10 @@
  * Measured per message (median over --messages): the sender's CPU time in groups.send()
  * (encrypt + seal + commit) and until the relay took every envelope (flush), the sealed bytes
  * sent (sum of the envelopes the outbox holds for that message), and the members that got it.
+ * Setup is the SDK's own groups.create (docs/protocol.md §12.11: the roster and member cards go
+ * once to the blob store, each newcomer gets a reference); its cost is reported too: sealed bytes
+ * of every envelope the creator queued, plus the blob it uploaded. `--inline-welcome` forces the
+ * old inline welcome (every newcomer gets every card) for comparison.
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -16,9 +20,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultBackend, fromHex, toHex } from '@pigeon/crypto';
-import { createGroup, encodeGroupState } from '@pigeon/protocol';
-import { PigeonClient, SqliteGroupStore, decodeInviteLink, nodeSocketFactory, openSqliteStore } from '@pigeon/client';
+import { defaultBackend } from '@pigeon/crypto';
+import { PigeonClient, SqliteGroupStore, nodeSocketFactory, openSqliteStore, welcomeThreshold } from '@pigeon/client';
 import { formatMs, median, table } from '../common/stats.js';
 import { loadLine, writeResults } from '../common/results.js';
 import type { FromRelay, ToRelay } from '../delivery/ipc.js';
@@ -31,6 +34,8 @@ export interface GroupBenchOptions {
   readonly messages: number;
   /** Real SDK clients among the members (the rest are light members). */
   readonly real: number;
+  /** Create with the inline welcome (every card to every newcomer) instead of the welcome blob. */
+  readonly inlineWelcome?: boolean;
 }
 
 export const DEFAULT_GROUP_OPTIONS: GroupBenchOptions = { sizes: [100, 1000], messages: 5, real: 3 };
@@ -71,7 +76,14 @@ class OutboxMeter {
   readonly answeredBytes = new Map<string, number>();
   readonly answeredEnvelopes = new Map<string, number>();
   readonly answered = new Set<string>();
+  /** Every envelope, whatever it carries (group changes, welcomes and cards have no message id). */
+  totalBytes = 0;
+  totalEnvelopes = 0;
+  /** Blob bytes uploaded for welcomes (from the client's `group.welcome_by_blob` log event). */
+  welcomeBlobBytes = 0;
   add(messageId: string | null, contactId: string, envelope: Uint8Array): void {
+    this.totalBytes += envelope.length;
+    this.totalEnvelopes++;
     if (messageId === null) return;
     const bump = (m: Map<string, number>, n: number) => m.set(messageId, (m.get(messageId) ?? 0) + n);
     bump(this.bytes, envelope.length);
@@ -92,32 +104,22 @@ async function openSender(home: string, meter: OutboxMeter): Promise<{ client: P
     putOutbox(row);
   };
   const groupStore = new SqliteGroupStore(store.db);
-  const client = await PigeonClient.create({ store, groupStore, crypto: defaultBackend(), socketFactory: nodeSocketFactory, connectTimeoutMs: 30_000 });
+  const logger = (event: string, fields?: Record<string, unknown>) => {
+    if (event === 'group.welcome_by_blob' && typeof fields?.blobBytes === 'number') meter.welcomeBlobBytes += fields.blobBytes;
+  };
+  const client = await PigeonClient.create({ store, groupStore, crypto: defaultBackend(), socketFactory: nodeSocketFactory, connectTimeoutMs: 30_000, logger });
   return { client, groupStore };
 }
 
 const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
 
-/**
- * The group of the sender and the light members, made with the protocol directly and stored in
- * the sender's GroupStore: the SDK's own create() would send every newcomer the cards of every
- * member (about 100 MB of welcome traffic for 1,000), which light members do not read.
- * The real SDK members are added afterwards with groups.add (a signed change every member gets).
- */
-async function precomputedGroup(sender: PigeonClient, store: SqliteGroupStore, name: string, links: readonly string[], deviceIds: readonly string[]): Promise<string> {
-  const own = decodeInviteLink((await sender.createInvite()).link).accountKey;
-  const members = links.map((link, i) => ({ accountKey: decodeInviteLink(link).accountKey, devices: [fromHex(deviceIds[i]!)] }));
-  const state = await createGroup(defaultBackend(), { accountKey: own, devices: [fromHex(sender.profile().deviceId)] }, { name, members });
-  const id = toHex(state.roster.groupId);
-  store.putGroup({ id, state: encodeGroupState(state), ownKey: null, inviteSecret: null, active: true, createdAt: Date.now() });
-  // Fills the SDK's account-id cache for the stored roster (what PigeonClient.load does).
-  await sender.groups.load();
-  return id;
-}
-
 interface SizeResult {
   readonly size: number;
   readonly createMs: number;
+  /** What groups.create cost the creator: sealed bytes and envelopes queued, and the welcome blob uploaded. */
+  readonly createSealedBytes: number;
+  readonly createEnvelopes: number;
+  readonly createBlobBytes: number;
   readonly envelopes: number;
   readonly bytes: number;
   /** Bytes per envelope to members whose sessions answered (no prekey header any more). */
@@ -160,23 +162,28 @@ export async function runGroupBenchmark(options: GroupBenchOptions): Promise<voi
     await sender.flush(FLUSH_TIMEOUT_MS);
     console.log(`  sender has ${contactIds.length} contacts (${formatMs(performance.now() - t0)} ms)`);
 
+    // The old welcome, for comparison: every newcomer gets every card and the roster inline.
+    if (options.inlineWelcome) welcomeThreshold.inlineMaxCards = Number.POSITIVE_INFINITY;
     const results: SizeResult[] = [];
     for (const size of sizes) {
       const light = size - 1 - options.real;
       const ids = contactIds.slice(0, options.real + light);
       const c0 = performance.now();
-      const groupId = await precomputedGroup(sender, opened.groupStore, `bench-${size}`, ready.links.slice(options.real, options.real + light), ready.lightDeviceIds.slice(0, light));
-      // The real members join through the SDK: the change goes to every light member, the welcome and every card to them.
-      await sender.groups.add(groupId, ids.slice(0, options.real));
+      const before = { bytes: meter.totalBytes, envelopes: meter.totalEnvelopes, blob: meter.welcomeBlobBytes };
+      // The SDK's own create: every member (light and real) gets the welcome, by blob or inline.
+      const created = await sender.groups.create(`bench-${size}`, ids);
       await sender.flush(FLUSH_TIMEOUT_MS);
-      const group = sender.groups.find(groupId);
+      const group = sender.groups.find(created.id);
       if (group.members.length !== size) throw new Error(`group has ${group.members.length} members, not ${size}`);
       const createMs = performance.now() - c0;
+      const createSealedBytes = meter.totalBytes - before.bytes;
+      const createEnvelopes = meter.totalEnvelopes - before.envelopes;
+      const createBlobBytes = meter.welcomeBlobBytes - before.blob;
       // One warm-up message creates the sender's own sender key (a send after a rekey costs the same).
       await sender.groups.send(group.id, `warm-up ${size}`);
       await sender.flush(FLUSH_TIMEOUT_MS);
 
-      const samples: Omit<SizeResult, 'size' | 'createMs' | 'expected'>[] = [];
+      const samples: Omit<SizeResult, 'size' | 'createMs' | 'createSealedBytes' | 'createEnvelopes' | 'createBlobBytes' | 'expected'>[] = [];
       for (let i = 0; i < options.messages; i++) {
         const label = `bench ${size} #${i}`;
         await members.ask({ type: 'expect', label, light }, 'expecting');
@@ -207,6 +214,9 @@ export async function runGroupBenchmark(options: GroupBenchOptions): Promise<voi
       results.push({
         size,
         createMs,
+        createSealedBytes,
+        createEnvelopes,
+        createBlobBytes,
         envelopes: pick((s) => s.envelopes),
         bytes: pick((s) => s.bytes),
         answeredPerEnvelope: pick((s) => s.answeredPerEnvelope),
@@ -261,6 +271,20 @@ function print(results: readonly SizeResult[], options: GroupBenchOptions, total
   );
   console.log('B/envelope: light members never answer, so their copies still carry the session setup (PQXDH) header;');
   console.log('B/env answered: copies to the real members, whose sessions answered (what a group of people who talk sees).');
-  console.log('setup: the light members\' roster is made with the protocol and stored for the sender; the real members join with groups.add.');
+  console.log('');
+  console.log(`Creating the group with groups.create (${options.inlineWelcome ? 'inline welcome: every card to every newcomer' : 'welcome by blob above the inline threshold'})`);
+  console.log(
+    table([
+      ['members', 'envelopes', 'sealed KiB', 'welcome blob KiB', 'total KiB', 'wall ms'],
+      ...results.map((r) => [
+        String(r.size),
+        String(r.createEnvelopes),
+        kb(r.createSealedBytes),
+        kb(r.createBlobBytes),
+        kb(r.createSealedBytes + r.createBlobBytes),
+        formatMs(r.createMs),
+      ]),
+    ]),
+  );
   console.log(`total run time ${(totalMs / 1000).toFixed(1)} s`);
 }

@@ -69,6 +69,34 @@ describe('client frames', () => {
     bytes.fill(0xaa);
     assert.deepStrictEqual(decoded, frame);
   });
+
+  it('decoding does not alias an input whose slice() is a view (a Node Buffer)', () => {
+    class ViewSlicing extends Uint8Array {
+      override slice(start?: number, end?: number): Uint8Array<ArrayBuffer> {
+        return this.subarray(start, end) as Uint8Array<ArrayBuffer>;
+      }
+    }
+    const frame: ClientFrame = { type: 'send', id: 7, messageId: zeros(16), recipientDeviceId: zeros(16), deliveryToken: zeros(20), envelope: zeros(300) };
+    const encoded = encodeClientFrame(frame);
+    const input = new ViewSlicing(encoded.length);
+    input.set(encoded);
+    const decoded = decodeClientFrame(input);
+    input.fill(0xaa);
+    assert.deepStrictEqual({ ...decoded, messageId: [...(decoded as typeof frame).messageId] }, { ...frame, messageId: [...frame.messageId] });
+    assert.deepStrictEqual([...(decoded as typeof frame).envelope], [...frame.envelope]);
+    assert.deepStrictEqual([...(decoded as typeof frame).deliveryToken], [...frame.deliveryToken]);
+  });
+
+  it('per-message frames are encoded at their exact size', () => {
+    const send: ClientFrame = { type: 'send', id: 3, messageId: zeros(16), recipientDeviceId: zeros(16), deliveryToken: zeros(20), envelope: zeros(256) };
+    const bytes = encodeClientFrame(send);
+    assert.equal(bytes.length, 2 + 4 + 16 + 16 + 4 + 20 + 4 + 256);
+    assert.equal(bytes.buffer.byteLength, bytes.length); // handed over, not a slice of a bigger buffer
+    const deliver = encodeRelayFrame({ type: 'deliver', messageId: zeros(16), receivedAt: 5, envelope: zeros(256) });
+    assert.equal(deliver.length, 2 + 16 + 8 + 4 + 256);
+    assert.equal(deliver.buffer.byteLength, deliver.length);
+    assert.equal(encodeRelayFrame({ type: 'ok', id: 9 }).buffer.byteLength, 6);
+  });
 });
 
 describe('relay frames', () => {

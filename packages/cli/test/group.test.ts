@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { NO_STACK, json, pigeon, startRelay, tempDir } from './helpers.js';
@@ -129,5 +130,43 @@ describe('pigeon group with a relay process', () => {
     assert.equal((await pigeon(['send', '--group', 'Open', 'welcome carol', ...profile('alice')])).code, 0);
     const carolInbox = json(await pigeon(['inbox', '--json', ...profile('carol')]));
     assert.deepEqual(carolInbox.groupMessages.map((m: { text: string }) => m.text), ['welcome carol']);
+  });
+
+  it('group send-file: uploaded once, listed with its id in inbox and history, pigeon download fetches it', async () => {
+    const created = await pigeon(['group', 'create', 'Files', 'Bob', 'Carol', '--json', ...profile('alice')]);
+    assert.equal(created.code, 0, created.stderr);
+    const bytes = new Uint8Array(120_000).map((_, i) => (i * 29) & 0xff);
+    const source = join(root.path, 'plan.bin');
+    writeFileSync(source, bytes);
+    const sent = await pigeon(['group', 'send-file', 'Files', source, '--caption', 'the plan', '--json', ...profile('alice')]);
+    assert.equal(sent.code, 0, sent.stderr);
+    const lines = sent.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(lines.some((l) => l.event === 'progress' && l.phase === 'upload'), 'progress lines with --json');
+    const message = lines.at(-1);
+    assert.equal(message.state, 'sent');
+    assert.deepEqual(message.attachment, { fileName: 'plan.bin', contentType: 'application/octet-stream', size: 120_000 });
+    assert.equal(message.groupName, 'Files');
+
+    const bobInbox = await pigeon(['inbox', ...profile('bob')]);
+    assert.equal(bobInbox.code, 0, bobInbox.stderr);
+    assert.match(bobInbox.stdout, new RegExp(`\\[Files\\] Alice: \\[file\\] plan\\.bin \\(117 KB\\) the plan {2}\\(pigeon download ${message.id}\\)`));
+    const dest = join(root.path, 'plan-bob.bin');
+    const got = await pigeon(['download', message.id.slice(0, 10), dest, ...profile('bob')]);
+    assert.equal(got.code, 0, got.stderr);
+    assert.deepEqual(new Uint8Array(readFileSync(dest)), bytes);
+
+    await pigeon(['inbox', ...profile('carol')]);
+    const history = json(await pigeon(['group', 'history', 'Files', '--json', ...profile('carol')]));
+    const file = history.messages.find((m: { id: string }) => m.id === message.id);
+    assert.equal(file.attachment.fileName, 'plan.bin');
+    const listed = json(await pigeon(['download', '--list', '--json', ...profile('carol')]));
+    assert.ok(listed.attachments.some((a: { id: string }) => a.id === message.id));
+    const carolDest = join(root.path, 'plan-carol.bin');
+    assert.equal((await pigeon(['download', message.id, carolDest, ...profile('carol')])).code, 0);
+    assert.deepEqual(new Uint8Array(readFileSync(carolDest)), bytes);
+
+    const missing = await pigeon(['group', 'send-file', 'Files', join(root.path, 'nope.bin'), '--json', ...profile('alice')]);
+    assert.equal(missing.code, 1);
+    assert.ok(json(missing).error.code);
   });
 });

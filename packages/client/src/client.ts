@@ -120,11 +120,16 @@ export class PigeonClient {
     core.extensions.push(this.devices.handle);
     // Contacts added on this device become contacts of our other devices too (they receive from them).
     core.events.on('contact', (c) => this.devices.shareContact(c.id));
-    this.groups = new GroupManager(internalsOf(core), deps.groupStore ?? new MemoryGroupStore(), {
-      createInvite: async () => (await this.createInvite()).link,
-      acceptInvite: (link) => this.acceptInvite(link),
-      flush: () => this.flush(),
-    });
+    this.groups = this.makeGroups(
+      internalsOf(core),
+      deps.groupStore ?? new MemoryGroupStore(),
+      {
+        createInvite: async () => (await this.createInvite()).link,
+        acceptInvite: (link) => this.acceptInvite(link),
+        flush: () => this.flush(),
+      },
+      () => this.attachmentUploader(),
+    );
     core.extensions.push(this.groups.handle);
     this.life = new MessageLife({
       internals: internalsOf(core),
@@ -157,6 +162,11 @@ export class PigeonClient {
     });
     core.life = this.life;
     core.extensions.push(this.life.handle);
+  }
+
+  /** The groups feature; a platform entry returns one with its own file methods (index.node.ts). Runs in the constructor. */
+  protected makeGroups(...args: ConstructorParameters<typeof GroupManager>): GroupManager {
+    return new GroupManager(...args);
   }
 
   /** Builds a client over an already opened store (platform entries wrap this). */

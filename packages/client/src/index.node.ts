@@ -13,6 +13,8 @@ import { PigeonClient as PigeonClientCore, type ClientDeps } from './client.js';
 import { ClientError } from './errors.js';
 import { openSqliteStore } from './store/sqlite-store.node.js';
 import { SqliteGroupStore } from './groups/sqlite-group-store.node.js';
+import { NodeGroupManager } from './groups/group-transfer.node.js';
+import type { GroupManager } from './groups/manager.js';
 import type { ConnectionTuning } from './transport/relay-connection.js';
 import { nodeSocketFactory } from './transport/ws-socket.node.js';
 import type { SocketFactory } from './transport/socket.js';
@@ -22,6 +24,7 @@ export * from './index.js';
 export * from './attachments/index.node.js';
 export { openSqliteStore, SqliteClientStore, migrate } from './store/sqlite-store.node.js';
 export { SqliteGroupStore } from './groups/sqlite-group-store.node.js';
+export { NodeGroupManager } from './groups/group-transfer.node.js';
 export { nodeSocketFactory, WS_HANDSHAKE_TIMEOUT_MS } from './transport/ws-socket.node.js';
 
 export const DATABASE_FILE = 'pigeon.db';
@@ -40,6 +43,13 @@ export interface ClientOptions {
 }
 
 export class PigeonClient extends PigeonClientCore {
+  /** Groups, with the file-based `sendAttachment` (groups/group-transfer.node.ts). */
+  declare readonly groups: NodeGroupManager;
+
+  protected override makeGroups(...args: ConstructorParameters<typeof GroupManager>): GroupManager {
+    return new NodeGroupManager(...args);
+  }
+
   /** As the core's create(), but a Node client (with the file-based attachment methods). */
   static override async create(deps: ClientDeps): Promise<PigeonClient> {
     const client = new PigeonClient(deps);

@@ -155,6 +155,22 @@ describe('linked devices', () => {
     await assert.rejects(devices[0]!.client.groups.rename(groupAfter, 'x'), (e) => isClientError(e, 'ACCOUNT_KEY_REQUIRED'));
   });
 
+  it('a group file sent from a linked device reaches our other devices as sent, and they can download it', async () => {
+    const tablet = devices[1]!;
+    const bytes = new Uint8Array(150_000).map((_, i) => (i * 13) & 0xff);
+    const source = join(root.path, 'group-file.bin');
+    writeFileSync(source, bytes);
+    const sent = await tablet.client.groups.sendAttachment(groupBefore, source, { caption: 'from the tablet' });
+    await waitUntil(() => alice.client.groups.messages(groupBefore).some((m) => m.id === sent.id), 'the first device synced it');
+    assert.equal(alice.client.groups.messages(groupBefore).find((m) => m.id === sent.id)!.direction, 'out');
+    assert.deepEqual(alice.client.groups.attachment(sent.id), tablet.client.groups.attachment(sent.id));
+    const dest = join(root.path, 'group-file-on-first-device.bin');
+    await alice.client.downloadAttachment(sent.id, dest);
+    assert.deepEqual(new Uint8Array(readFileSync(dest)), bytes);
+    await waitUntil(() => bob.client.groups.attachment(sent.id) !== undefined, 'bob got it');
+    assert.deepEqual(await bob.client.downloadAttachmentBytes(sent.id), bytes);
+  });
+
   it('a linked device cannot link or remove devices (no account key)', async () => {
     await assert.rejects(devices[0]!.client.devices.add('pigeon://link/AAAA'), (e) => isClientError(e, 'ACCOUNT_KEY_REQUIRED'));
     await assert.rejects(devices[0]!.client.devices.remove(devices[1]!.client.profile().deviceId), (e) => isClientError(e, 'ACCOUNT_KEY_REQUIRED'));

@@ -85,4 +85,38 @@ describe('sqlite store specifics', () => {
     assert.equal((await s.pending(r, 0, 0, 10)).length, 1);
     await s.close();
   });
+
+  it('durability full: batches with an enqueue commit with fsync, ack-only batches without it, and FULL is restored', async () => {
+    const dir = tempDir();
+    const s = openSqliteStore({ dataDir: dir });
+    const r = new Uint8Array(16).fill(3);
+    const limits = { maxMessages: 9, maxBytes: 99 };
+    const message = (id: number) => ({ recipientDeviceId: r, messageId: new Uint8Array(16).fill(id), envelope: new Uint8Array(4), receivedAt: 1, expiresAt: 9 });
+    assert.equal(await s.enqueue(message(1), limits), 'stored');
+    assert.deepStrictEqual(s.commits, { synced: 1, relaxed: 0, failedBatches: 0 });
+    assert.equal(await s.ack(r, [new Uint8Array(16).fill(1)]), 1);
+    assert.deepStrictEqual(s.commits, { synced: 1, relaxed: 1, failedBatches: 0 });
+    assert.equal(s.db.pragma('synchronous', { simple: true }), 2); // back to FULL for the next batch
+    // An ack in the same batch as an enqueue shares its synced commit.
+    assert.equal(await s.enqueue(message(2), limits), 'stored');
+    const [stored, acked] = await Promise.all([s.enqueue(message(3), limits), s.ack(r, [new Uint8Array(16).fill(2)])]);
+    assert.equal(stored, 'stored');
+    assert.equal(acked, 1);
+    assert.deepStrictEqual(s.commits, { synced: 3, relaxed: 1, failedBatches: 0 });
+    await s.close();
+    // Every commit, relaxed or not, is in the database after a reopen.
+    const again = openSqliteStore({ dataDir: dir });
+    assert.deepStrictEqual((await again.pending(r, 0, 0, 10)).map((m) => m.messageId[0]), [3]);
+    await again.close();
+  });
+
+  it('durability normal: nothing to relax, every batch keeps NORMAL', async () => {
+    const s = openSqliteStore({ dataDir: tempDir(), durability: 'normal' });
+    const r = new Uint8Array(16).fill(4);
+    assert.equal(await s.enqueue({ recipientDeviceId: r, messageId: new Uint8Array(16).fill(1), envelope: new Uint8Array(1), receivedAt: 1, expiresAt: 9 }, { maxMessages: 9, maxBytes: 99 }), 'stored');
+    assert.equal(await s.ack(r, [new Uint8Array(16).fill(1)]), 1);
+    assert.deepStrictEqual(s.commits, { synced: 2, relaxed: 0, failedBatches: 0 });
+    assert.equal(s.db.pragma('synchronous', { simple: true }), 1);
+    await s.close();
+  });
 });

@@ -1,10 +1,12 @@
 // Groups in the browser: Alice creates a group with Bob and Carol (three browsers), messages flow
-// every way with the author named, Carol is removed (she sees it and gets nothing after), Dave
+// every way with the author named, a photo sent to the group shows inline for the others and a
+// file offers Download, Carol is removed (she sees it and gets nothing after), Dave
 // joins by pasting the invite link, a CLI user joins by the same kind of link, and the group
 // survives a page reload (IndexedDB).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { cli, createIdentity, inviteLink, launch, messageLocator, newUser, qrReady, sendText, shot, startRelay, tempProfile } from './harness.mjs';
+import { png } from './png.mjs';
 
 const GROUP = 'Hikers';
 
@@ -93,6 +95,25 @@ describe('groups in the web app', () => {
     await alice.page.locator('[data-testid=message]:is([data-state=sent], [data-state=delivered], [data-state=read])', { hasText: 'Trail at 8' }).waitFor();
     assert.equal(await alice.page.locator('[data-testid=message]', { hasText: 'Trail at 8' }).getByTestId('sender').count(), 0);
     await shot(alice.page, 'desktop-group-chat');
+  });
+
+  it('a photo sent to the group shows inline for the other members; a file offers Download', async () => {
+    await alice.page.getByTestId('attach-input').setInputFiles({ name: 'summit.png', mimeType: 'image/png', buffer: png(240, 160) });
+    // The sender's own bubble shows it at once (no download back).
+    await alice.page.locator('[data-testid=message] [data-testid=attachment-image]').waitFor();
+    for (const u of [bob, carol]) {
+      const bubble = fromSender(u.page, 'Alice', '').filter({ has: u.page.getByTestId('attachment-image') });
+      await bubble.waitFor();
+      // Downloaded, verified, decrypted and decoded by the browser from a blob: URL.
+      await u.page.waitForFunction(() => [...document.querySelectorAll('[data-testid=attachment-image]')].some((i) => i instanceof HTMLImageElement && i.complete && i.naturalWidth === 240));
+      assert.deepEqual(await bubble.getByTestId('attachment-image').evaluate((el) => [el.naturalWidth, el.naturalHeight, el.src.startsWith('blob:')]), [240, 160, true]);
+    }
+    await bob.page.getByTestId('attach-input').setInputFiles({ name: 'route.gpx', mimeType: 'application/gpx+xml', buffer: Buffer.from('<gpx>the trail</gpx>') });
+    const file = fromSender(carol.page, 'Bob', 'route.gpx');
+    await file.getByTestId('attachment-download').waitFor();
+    assert.equal(await file.getByTestId('attachment').getAttribute('data-kind'), 'file');
+    await fromSender(alice.page, 'Bob', 'route.gpx').getByTestId('attachment-download').waitFor();
+    await shot(carol.page, 'desktop-group-attachments');
   });
 
   it('the info panel shows members with the admin badge; Bob (no admin) sees why he cannot change the group', async () => {

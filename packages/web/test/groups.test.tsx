@@ -2,7 +2,7 @@
 import { render } from 'preact';
 import { act } from 'preact/test-utils';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Contact, Group, GroupMessage, PigeonClient } from '@pigeon/client';
+import type { AttachmentInfo, Contact, Group, GroupMessage, PigeonClient, TransferProgress } from '@pigeon/client';
 import { ClientError } from '@pigeon/client';
 import { initialState } from '../src/logic/app-state.js';
 import {
@@ -141,7 +141,7 @@ describe('group components', () => {
   it('names the author of each incoming message and sends through client.groups', async () => {
     const send = vi.fn(async (_g: string, text: string) => gmsg({ id: 'o1', direction: 'out', text, senderId: 'me', senderName: 'you', state: 'queued', read: true }));
     const onSent = vi.fn();
-    const client = { groups: { send } } as unknown as PigeonClient;
+    const client = { groups: { send, attachment: () => undefined } } as unknown as PigeonClient;
     const el = mount(
       <GroupChatView client={client} group={group()} messages={[gmsg(), gmsg({ id: 'm2', senderId: 'bob', senderName: 'p-bob', text: 'hi all' })]} contacts={[ann, bob]} onSent={onSent} onInfo={noop} onBack={noop} />,
     );
@@ -157,6 +157,53 @@ describe('group components', () => {
     const el = mount(<GroupChatView client={{} as PigeonClient} group={group({ active: false, isAdmin: false })} messages={[]} contacts={[]} onSent={noop} onInfo={noop} onBack={noop} />);
     expect(el.querySelector('[data-testid=group-removed]')?.textContent).toMatch(/removed/);
     expect((el.querySelector('textarea') as HTMLTextAreaElement).disabled).toBe(true);
+    expect((el.querySelector('[data-testid=attach]') as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it('files in a group: an image shows inline with its caption, another file offers Download; the attach button sends to the group', async () => {
+    vi.spyOn(URL, 'createObjectURL').mockImplementation(() => 'blob:test/img');
+    vi.spyOn(URL, 'revokeObjectURL').mockImplementation(() => undefined);
+    const infos: Record<string, AttachmentInfo> = {
+      img: { fileName: 'summit.png', contentType: 'image/png', size: 2048 },
+      doc: { fileName: 'route.pdf', contentType: 'application/pdf', size: 5000 },
+    };
+    const downloadAttachmentBytes = vi.fn(async () => new Uint8Array([137, 80, 78, 71]));
+    let finish: (m: GroupMessage) => void = noop;
+    const sendAttachmentBlob = vi.fn(
+      (_g: string, _b: Blob, o: { onProgress?: (p: TransferProgress) => void }) =>
+        new Promise<GroupMessage>((resolve) => {
+          o.onProgress?.({ phase: 'upload', done: 1, total: 4 });
+          finish = resolve;
+        }),
+    );
+    const client = { groups: { attachment: (id: string) => infos[id], sendAttachmentBlob }, downloadAttachmentBytes } as unknown as PigeonClient;
+    const onSent = vi.fn();
+    const messages = [gmsg({ id: 'img', text: '[file] summit.png (2.0 KB) made it!' }), gmsg({ id: 'doc', text: '[file] route.pdf (4.9 KB)', sentAt: 110 }), gmsg({ id: 'txt', text: 'plain', sentAt: 120 })];
+    const el = mount(<GroupChatView client={client} group={group()} messages={messages} contacts={[ann]} onSent={onSent} onInfo={noop} onBack={noop} />);
+    await act(async () => new Promise((r) => setTimeout(r, 0)));
+    const bubbles = [...el.querySelectorAll('[data-testid=message]')];
+    expect(downloadAttachmentBytes).toHaveBeenCalledWith('img', expect.objectContaining({ allowedOrigins: [location.origin] }));
+    expect(downloadAttachmentBytes).toHaveBeenCalledTimes(1);
+    expect(bubbles[0]!.querySelector('img[data-testid=attachment-image]')?.getAttribute('src')).toBe('blob:test/img');
+    expect(bubbles[0]!.querySelector('[data-testid=message-text]')?.textContent).toBe('made it!');
+    expect(bubbles[1]!.querySelector('[data-testid=attachment]')?.getAttribute('data-kind')).toBe('file');
+    expect(bubbles[1]!.querySelector('[data-testid=attachment-download]')).not.toBeNull();
+    expect(bubbles[1]!.querySelector('[data-testid=message-text]')).toBeNull();
+    expect(bubbles[2]!.querySelector('[data-testid=attachment]')).toBeNull();
+    expect(bubbles[2]!.querySelector('[data-testid=message-text]')?.textContent).toBe('plain');
+
+    const picker = el.querySelector('[data-testid=attach-input]') as HTMLInputElement;
+    const photo = new File([new Uint8Array(8)], 'photo.png', { type: 'image/png' });
+    Object.defineProperty(picker, 'files', { value: { length: 1, item: () => photo }, configurable: true });
+    await act(async () => {
+      picker.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+    expect(sendAttachmentBlob).toHaveBeenCalledWith('g1', photo, expect.objectContaining({ fileName: 'photo.png' }));
+    expect(el.querySelector('[data-testid=upload]')?.textContent).toContain('photo.png');
+    await act(async () => finish(gmsg({ id: 'new', direction: 'out', text: '[file] photo.png (8 B)', senderId: 'me', senderName: 'you', state: 'queued', read: true })));
+    expect(onSent).toHaveBeenCalledWith(expect.objectContaining({ id: 'new' }));
+    expect(el.querySelector('[data-testid=upload]')).toBeNull();
+    vi.restoreAllMocks();
   });
 
   it('creates a group with the picked contacts', async () => {

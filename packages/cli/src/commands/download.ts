@@ -24,6 +24,13 @@ function attachments(client: PigeonClient): Listed[] {
       if (info) out.push({ id: m.id, contactName: c.name, fileName: info.fileName, size: info.size, sentAt: m.sentAt });
     }
   }
+  // Files sent to our groups (the download itself finds their references the same way).
+  for (const g of client.groups.list()) {
+    for (const m of client.groups.messages(g.id)) {
+      const info = client.groups.attachment(m.id);
+      if (info) out.push({ id: m.id, contactName: `${m.senderName} in ${g.name}`, fileName: info.fileName, size: info.size, sentAt: m.sentAt });
+    }
+  }
   return out.sort((a, b) => a.sentAt - b.sentAt);
 }
 

@@ -20,7 +20,7 @@ export async function groupChat(ctx: CommandContext, groupName: string): Promise
     const group = client.groups.find(groupName);
     out.line(`Group ${safeText(group.name)} (${group.members.length} members). /quit to leave.`);
     const history = client.groups.messages(group.id, { limit: GROUP_CHAT_HISTORY });
-    for (const m of history) out.line(groupMessageLine(m, group.name));
+    for (const m of history) out.line(groupMessageLine(m, group.name, client.groups.attachment(m.id) !== undefined));
     await client.groups.markRead(history.filter((m) => !m.read).map((m) => m.id));
     client.groups.on('message', (m: GroupMessage) => {
       out.data({ event: 'message', ...m });
@@ -28,7 +28,7 @@ export async function groupChat(ctx: CommandContext, groupName: string): Promise
         out.line('(a new message in another group; see pigeon inbox)');
         return;
       }
-      out.line(groupMessageLine(m, group.name));
+      out.line(groupMessageLine(m, group.name, client.groups.attachment(m.id) !== undefined));
       // Read receipts go out in the background; a failure is logged by the SDK.
       void client.groups.markRead([m.id]).catch(() => undefined);
     });

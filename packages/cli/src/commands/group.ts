@@ -1,11 +1,14 @@
 import type { Group, GroupMessage, PigeonClient } from '@pigeon/client';
 import type { Command, CommandContext } from '../command.js';
-import { timeoutMs } from '../command.js';
+import { stringOpt, timeoutMs } from '../command.js';
 import { UsageError } from '../errors.js';
 import { safeText, time } from '../format.js';
 import { openInitialized } from '../profile.js';
+import { progressReporter } from '../progress.js';
 import { terminalQr } from '../qr.js';
 
+/** Messages `group history` shows without --limit. */
+const HISTORY_DEFAULT = 50;
 /** After a change, how long to wait for the relay to take it before saying it stays queued. */
 const FLUSH_NOTE = 'the change is queued and goes out the next time pigeon connects';
 
@@ -14,16 +17,24 @@ export function groupLine(g: Group): string {
   return `${safeText(g.name)}  (${g.members.length} member${g.members.length === 1 ? '' : 's'}, ${state})  ${g.id.slice(0, 12)}`;
 }
 
-export function groupMessageLine(m: GroupMessage, groupName: string): string {
+/** `hasFile`: the message carries a file; its id is shown so `pigeon download <id>` can fetch it. */
+export function groupMessageLine(m: GroupMessage, groupName: string, hasFile = false): string {
   const who = m.direction === 'out' ? 'you' : safeText(m.senderName);
-  return `[${time(m.sentAt)}] [${safeText(groupName)}] ${who}: ${safeText(m.text)}`;
+  const file = hasFile ? `  (pigeon download ${m.id})` : '';
+  return `[${time(m.sentAt)}] [${safeText(groupName)}] ${who}: ${safeText(m.text)}${file}`;
+}
+
+/** A group message for --json, with its file's name, type and size when it carries one. */
+export function groupMessageJson(client: PigeonClient, m: GroupMessage, groupName: string | null): Record<string, unknown> {
+  const attachment = client.groups.attachment(m.id);
+  return { ...m, groupName, ...(attachment ? { attachment } : {}) };
 }
 
 function groupJson(g: Group): Record<string, unknown> {
   return { ...g };
 }
 
-const SUBCOMMANDS = ['create', 'add', 'remove', 'leave', 'admin', 'rename', 'info', 'list', 'invite', 'join'] as const;
+const SUBCOMMANDS = ['create', 'add', 'remove', 'leave', 'admin', 'rename', 'info', 'list', 'invite', 'join', 'send-file', 'history'] as const;
 type Sub = (typeof SUBCOMMANDS)[number];
 
 /** Connects and waits for the relay to take what the change queued; a dead relay leaves it queued (exit 1 with the code). */
@@ -121,6 +132,33 @@ async function runGroup(ctx: CommandContext): Promise<number> {
         if (values.qr === true) out.line(await terminalQr(link));
         return 0;
       }
+      case 'send-file': {
+        need(args, 2, sub);
+        const g = client.groups.find(args[0]!);
+        const caption = stringOpt(values, 'caption');
+        // Sealing may need members' bundles from the relay: connect first (a dead relay only queues it).
+        await client.connect({ timeoutMs: wait }).catch(() => undefined);
+        const progress = progressReporter(out, 'upload');
+        const message = await client.groups.sendAttachment(g.id, args[1]!, { onProgress: progress.onProgress, ...(caption !== undefined ? { caption } : {}) });
+        progress.finish();
+        await deliver(client, wait);
+        const state = client.groups.messages(g.id).find((m) => m.id === message.id)?.state ?? message.state;
+        out.data(groupMessageJson(client, { ...message, state }, g.name));
+        out.line(`File to group ${safeText(g.name)}: ${state} (message ${message.id})`);
+        return 0;
+      }
+      case 'history': {
+        need(args, 1, sub);
+        const g = client.groups.find(args[0]!);
+        const limit = stringOpt(values, 'limit');
+        const count = limit === undefined ? HISTORY_DEFAULT : Number(limit);
+        if (!Number.isInteger(count) || count < 1) throw new UsageError('--limit must be a positive whole number', 'group');
+        const messages = client.groups.messages(g.id, { limit: count });
+        out.data({ messages: messages.map((m) => groupMessageJson(client, m, g.name)) });
+        if (messages.length === 0) out.line('No messages.');
+        for (const m of messages) out.line(groupMessageLine(m, g.name, client.groups.attachment(m.id) !== undefined));
+        return 0;
+      }
       case 'join': {
         need(args, 1, sub);
         await client.connect({ timeoutMs: wait });
@@ -138,7 +176,7 @@ async function runGroup(ctx: CommandContext): Promise<number> {
 
 export const groupCommand: Command = {
   name: 'group',
-  summary: 'create and manage groups (create, add, remove, leave, admin, rename, info, list, invite, join)',
+  summary: 'create and manage groups (create, add, remove, leave, admin, rename, info, list, invite, join, send-file, history)',
   help: `Usage: pigeon group <subcommand> [arguments]
 
   create <name> [contact...]     a new group with you as its admin
@@ -152,6 +190,9 @@ export const groupCommand: Command = {
   list                           your groups
   invite <group> [--qr]          a pigeon://group/ link: holders become your contact and are added
   join <link>                    use a group link
+  send-file <group> <path> [--caption TEXT]
+                                 send a file (encrypted, uploaded once for every member)
+  history <group> [--limit N]    the latest messages (files with the id pigeon download takes)
 
 A group is named by its name or id (or the first 8+ hex digits of the id). Contacts are named
 as in pigeon send. Send with: pigeon send --group <group> <text...>; pigeon inbox shows group
@@ -163,8 +204,10 @@ relay never learns who is in a group.
 Options:
   --revoke         with admin: take admin rights away
   --qr             with invite: also draw the link as a QR code
+  --caption TEXT   with send-file: a line shown with the file
+  --limit N        with history: how many messages (default ${HISTORY_DEFAULT})
   --timeout SECS   how long to wait for the relay (default 10)`,
-  options: { timeout: { type: 'string' }, revoke: { type: 'boolean' }, qr: { type: 'boolean' } },
+  options: { timeout: { type: 'string' }, revoke: { type: 'boolean' }, qr: { type: 'boolean' }, caption: { type: 'string' }, limit: { type: 'string' } },
   positionals: [1, Infinity],
   run: runGroup,
 };

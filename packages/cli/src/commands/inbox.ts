@@ -3,7 +3,7 @@ import type { Command } from '../command.js';
 import { timeoutMs } from '../command.js';
 import { keyChangeWarning, messageJson, messageLine, safeText } from '../format.js';
 import { openInitialized } from '../profile.js';
-import { groupMessageLine } from './group.js';
+import { groupMessageJson, groupMessageLine } from './group.js';
 
 /** Receipts are a courtesy: wait only briefly for them before exiting. */
 const RECEIPT_FLUSH_MS = 3_000;
@@ -40,7 +40,7 @@ Options:
       out.data({
         messages: unread.map((m) => messageJson(m, contacts.get(m.contactId))),
         newContacts,
-        groupMessages: groupUnread.map((m) => ({ ...m, groupName: groupNames.get(m.groupId) ?? null })),
+        groupMessages: groupUnread.map((m) => groupMessageJson(client, m, groupNames.get(m.groupId) ?? null)),
         keyChanges: keyChanges.map((e) => ({ ...e, contactName: contacts.get(e.contactId)?.name ?? null })),
         // Mail from unknown senders is held apart (pigeon requests), never mixed into messages.
         requests: requests,
@@ -52,7 +52,7 @@ Options:
       for (const c of newContacts) out.line(`New contact: ${safeText(c.name)} (${c.pigeonId}) accepted your invite.`);
       if (unread.length === 0 && groupUnread.length === 0) out.line('No new messages.');
       for (const m of unread) out.line(messageLine(m, contacts.get(m.contactId)?.name ?? 'unknown'));
-      for (const m of groupUnread) out.line(groupMessageLine(m, groupNames.get(m.groupId) ?? 'group'));
+      for (const m of groupUnread) out.line(groupMessageLine(m, groupNames.get(m.groupId) ?? 'group', client.groups.attachment(m.id) !== undefined));
       if (requests.length > 0) out.line(`${requests.length} message request(s) from people who are not your contacts: pigeon requests`);
       await client.groups.markRead(groupUnread.map((m) => m.id));
       await client.markRead(unread.map((m) => m.id));

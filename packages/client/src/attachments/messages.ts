@@ -28,6 +28,12 @@ export function describeAttachment(ref: AttachmentReference, caption: string): s
   return caption.length > 0 ? `${summary} ${caption}` : summary;
 }
 
+/** The caption back from a message's text (describeAttachment's output for this reference). */
+export function captionFromText(ref: AttachmentReference, text: string): string {
+  const summary = describeAttachment(ref, '');
+  return text.startsWith(summary) && text.length > summary.length ? text.slice(summary.length + 1) : '';
+}
+
 /** Must run inside the store transaction that inserts the message. */
 export function storeReference(store: ClientStore, messageId: string, ref: AttachmentReference): void {
   store.setState(STATE_PREFIX + messageId, toHex(encodeReference(ref)));

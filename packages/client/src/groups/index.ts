@@ -1,5 +1,15 @@
 /** Groups in the SDK (docs/protocol.md §12): `client.groups` is a GroupManager. */
-export { GroupManager, MAX_HELD_PER_GROUP, HELD_TTL_MS } from './manager.js';
+export { GroupManager, MAX_HELD_PER_GROUP, HELD_TTL_MS, MAX_INLINE_WELCOMES_PER_DEVICE } from './manager.js';
+export {
+  encodeWelcomeBundle,
+  decodeWelcomeBundle,
+  welcomeByBlob,
+  welcomeThreshold,
+  INLINE_WELCOME_MAX_CARDS,
+  MAX_WELCOME_BUNDLE_BYTES,
+  WELCOME_BUNDLE_VERSION,
+} from './welcome-bundle.js';
+export type { WelcomeBundle } from './welcome-bundle.js';
 export { MemoryGroupStore } from './store.js';
 export type { GroupStore, GroupRow, GroupMessageRow, HeldPayloadRow, GroupReceiptRow, GroupSentRow } from './store.js';
 export type { Group, GroupMemberInfo, GroupMessage, GroupEvent, GroupEventKind, GroupReceipt } from './types.js';

@@ -53,6 +53,10 @@ import {
   MAX_GROUP_MEMBER_DEVICES,
 } from '@pigeon/protocol';
 import type { DeviceCertificate, GroupChange, GroupChangeOp, GroupChangeResult, GroupDeviceRef, GroupRoster, GroupState, SenderKeyState } from '@pigeon/protocol';
+import { captionFromText, describeAttachment, infoOf, loadReference, storeReference } from '../attachments/messages.js';
+import { uploadBlobForMessage, type SendAttachmentBlobOptions, type Uploader } from '../attachments/client-transfer.js';
+import type { BlobLike } from '../attachments/memory-transfer.js';
+import type { AttachmentInfo, AttachmentReference } from '../attachments/reference.js';
 import { decodeContent, encodeContent } from '../content.js';
 import type { Content } from '../content.js';
 import { Emitter } from '../emitter.js';
@@ -62,6 +66,7 @@ import { CONTENT_ID_BYTES, MAX_NAME_BYTES, MAX_RECEIPT_IDS, MAX_TEXT_BYTES } fro
 import { utf8 } from '@pigeon/crypto';
 import { decodeGroupLink, encodeGroupLink } from './invite-link.js';
 import { GROUP_INVITE_SECRET_BYTES, MAX_CARDS_PER_PAYLOAD, decodeGroupPayload, encodeGroupPayload } from './payload.js';
+import { decodeWelcomeBundle, downloadWelcomeBundle, encodeWelcomeBundle, uploadWelcomeBundle, welcomeByBlob } from './welcome-bundle.js';
 import type { GroupPayload, MemberCard } from './payload.js';
 import { GROUP_STATE_RANK, audienceOf, audienceState } from './receipts.js';
 import { MAX_ASKED_REMEMBERED, MAX_RESENDS_PER_DEVICE, copyRefOf } from './resend.js';
@@ -70,6 +75,8 @@ import type { Group, GroupEvent, GroupMemberInfo, GroupMessage, GroupReceipt } f
 
 /** Payloads kept per group while they wait for what they depend on; more are dropped. */
 export const MAX_HELD_PER_GROUP = 1_000;
+/** Inline welcomes an admin sends one device of a group on request (its blob failed, §12.11). */
+export const MAX_INLINE_WELCOMES_PER_DEVICE = 3;
 /** A held payload older than this is dropped on the next retry (its dependency is not coming). */
 export const HELD_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 /**
@@ -92,7 +99,8 @@ interface GroupEvents extends Record<string, unknown> {
   status: GroupMessage;
 }
 
-type Outcome = { readonly action: 'hold' } | { readonly action: 'drop'; readonly reason: string } | ({ readonly action: 'apply' } & ExtensionResult);
+/** A held payload may start something that lets it proceed later (`after`, run once after the hold is committed). */
+type Outcome = { readonly action: 'hold'; readonly after?: () => Promise<void> } | { readonly action: 'drop'; readonly reason: string } | ({ readonly action: 'apply' } & ExtensionResult);
 
 const HOLD: Outcome = { action: 'hold' };
 const drop = (reason: string): Outcome => ({ action: 'drop', reason });
@@ -137,11 +145,19 @@ export class GroupManager {
   readonly #asked = new Set<string>();
   /** Copies re-sent per `message/requesting device` (at most MAX_RESENDS_PER_DEVICE). */
   readonly #resent = new Map<string, number>();
+  /** Inline welcomes we asked an admin device for (`group/epoch/device`): asked once. */
+  readonly #askedWelcome = new Set<string>();
+  /** Inline welcomes sent on request per `group/requesting device` (at most MAX_INLINE_WELCOMES_PER_DEVICE). */
+  readonly #inlineWelcomes = new Map<string, number>();
 
-  constructor(internals: ClientInternals, store: GroupStore, contacts: ContactLinks) {
+  /** Our relay and a blob-create signer, for attachment uploads (null: this client cannot upload). */
+  readonly #uploader: (() => Uploader) | null;
+
+  constructor(internals: ClientInternals, store: GroupStore, contacts: ContactLinks, uploader: (() => Uploader) | null = null) {
     this.#c = internals;
     this.#store = store;
     this.#contacts = contacts;
+    this.#uploader = uploader;
     internals.onSettled((id, accepted) => this.settled(id, accepted));
   }
 
@@ -524,7 +540,11 @@ export class GroupManager {
     }
   }
 
-  /** Lock-free. Sends newcomers the cards of every member and the roster to join from. */
+  /**
+   * Lock-free. Sends newcomers the cards of every member and the roster to join from: for many
+   * newcomers ONE encrypted blob and a reference each (§12.11), else (or when the blob store
+   * cannot be used) inline.
+   */
   private async welcome(state: GroupState, newcomers: readonly Uint8Array[]): Promise<void> {
     if (newcomers.length === 0) return;
     const k = this.#c.keys();
@@ -534,11 +554,33 @@ export class GroupManager {
       const m = findMember(state.roster, a);
       targets.push({ contactId: await this.accountId(a), deviceIds: new Set(m?.devices.map((d) => toHex(d.deviceId)) ?? []) });
     }
+    if (welcomeByBlob(targets.length, state.roster.members.length) && (await this.welcomeByBlob(state, targets))) return;
+    await this.welcomeInline(state, targets);
+  }
+
+  /** Lock-free. Every member's card, then the roster, sealed to each target. */
+  private async welcomeInline(state: GroupState, targets: readonly SendTarget[]): Promise<void> {
     const cards = this.cardsOf(state.roster.members.map((m) => m.accountKey));
     for (let i = 0; i < cards.length; i += MAX_CARDS_PER_PAYLOAD) {
       await this.sendPayload(targets, { kind: 'cards', cards: cards.slice(i, i + MAX_CARDS_PER_PAYLOAD) });
     }
     await this.sendPayload(targets, { kind: 'welcome', roster: encodeGroupRoster(state.roster) });
+  }
+
+  /** Lock-free. Roster + cards uploaded once, a reference to each target; false when the upload failed (send inline). */
+  private async welcomeByBlob(state: GroupState, targets: readonly SendTarget[]): Promise<boolean> {
+    if (!this.#uploader) return false;
+    let reference: AttachmentReference;
+    try {
+      const bundle = encodeWelcomeBundle({ roster: encodeGroupRoster(state.roster), cards: this.cardsOf(state.roster.members.map((m) => m.accountKey)) });
+      reference = await uploadWelcomeBundle(this.#uploader(), bundle);
+    } catch (err) {
+      this.#c.log('group.welcome_upload_failed', { code: codeOf(err) });
+      return false;
+    }
+    await this.sendPayload(targets, { kind: 'welcome_ref', groupId: state.roster.groupId, epoch: state.roster.epoch, reference });
+    this.#c.log('group.welcome_by_blob', { newcomers: targets.length, blobBytes: reference.blobSize });
+    return true;
   }
 
   /** Cards of these accounts that we can vouch for: ours, and contacts'. */
@@ -595,10 +637,66 @@ export class GroupManager {
 
   /** Encrypts once with our sender key (a fresh one after any removal) and seals it to every member device. */
   async send(group: string, text: string): Promise<GroupMessage> {
-    const k = this.#c.keys();
+    this.#c.keys();
     if (text.length === 0) throw new ClientError('BAD_ARGUMENT', 'message is empty');
     if (utf8.encode(text).length > MAX_TEXT_BYTES) throw new ClientError('MESSAGE_TOO_LONG', `message is longer than ${MAX_TEXT_BYTES} bytes`);
     const groupId = this.findRow(group).id;
+    return this.sendInner(groupId, text, (id, sentAt) => ({ type: 'text', id, sentAt, text }));
+  }
+
+  /**
+   * Encrypts a Blob/File with a fresh key, uploads it ONCE to our relay's blob store (over fetch,
+   * resuming after dropped connections) and sends its reference (+ caption) in one Sender-Key
+   * message, so every member device gets the same reference (docs/attachments.md, "Groups").
+   */
+  async sendAttachmentBlob(group: string, blob: BlobLike, options: SendAttachmentBlobOptions = {}): Promise<GroupMessage> {
+    const groupId = this.checkAttachmentSend(group, options.caption ?? '');
+    const { reference } = await uploadBlobForMessage(this.attachmentUploader(), blob, options);
+    return this.sendAttachmentReference(groupId, reference, options.caption ?? '');
+  }
+
+  /** Name, type and size of a group message's file; undefined when it has none (or it is no group message). */
+  attachment(messageId: string): AttachmentInfo | undefined {
+    this.#c.keys();
+    const m = this.#store.getMessage(messageId.trim().toLowerCase());
+    const ref = m && loadReference(this.#c.store, m.id);
+    return ref ? infoOf(ref) : undefined;
+  }
+
+  /** Before an upload: the group exists, we are in it, the caption fits. Returns the group id. */
+  protected checkAttachmentSend(group: string, caption: string): string {
+    this.#c.keys();
+    if (utf8.encode(caption).length > MAX_TEXT_BYTES) throw new ClientError('MESSAGE_TOO_LONG', `caption is longer than ${MAX_TEXT_BYTES} bytes`);
+    const row = this.findRow(group);
+    if (!row.active) throw new ClientError('UNKNOWN_GROUP', 'you are not a member of this group');
+    return row.id;
+  }
+
+  /** What an upload needs; a platform entry's file upload uses it too. */
+  protected attachmentUploader(): Uploader {
+    if (!this.#uploader) throw new ClientError('BAD_ARGUMENT', 'this client cannot upload attachments');
+    return this.#uploader();
+  }
+
+  /** Sends an already uploaded file's reference to the group (stored with the message, like one-to-one). */
+  protected sendAttachmentReference(groupId: string, attachment: AttachmentReference, caption: string): Promise<GroupMessage> {
+    const inner = (id: Uint8Array, sentAt: number): Content => ({ type: 'attachment', id, sentAt, attachment, caption });
+    return this.sendInner(groupId, describeAttachment(attachment, caption), inner, (messageId) => storeReference(this.#c.store, messageId, attachment));
+  }
+
+  /** The inner content of one of our stored messages, as first sent (for a re-send, §12.9). */
+  private innerOf(m: GroupMessageRow): Content {
+    const attachment = loadReference(this.#c.store, m.id);
+    const id = fromHex(m.id);
+    return attachment ? { type: 'attachment', id, sentAt: m.sentAt, attachment, caption: captionFromText(attachment, m.text) } : { type: 'text', id, sentAt: m.sentAt, text: m.text };
+  }
+
+  /**
+   * The one send path: `inner` encrypted ONCE under our sender key and sealed to every member
+   * device (our other devices included: they store it as sent); `commitExtra` joins the commit.
+   */
+  private sendInner(groupId: string, text: string, makeInner: (id: Uint8Array, sentAt: number) => Content, commitExtra?: (messageId: string) => void): Promise<GroupMessage> {
+    const k = this.#c.keys();
     return this.#c.serial(async () => {
       const row = this.#store.getGroup(groupId);
       if (!row || !row.active) throw new ClientError('UNKNOWN_GROUP', 'you are not a member of this group');
@@ -617,7 +715,7 @@ export class GroupManager {
       const key = own!;
       const id = this.#c.crypto.randomBytes(CONTENT_ID_BYTES);
       const sentAt = this.#c.now();
-      const inner = encodeContent({ type: 'text', id, sentAt, text });
+      const inner = encodeContent(makeInner(id, sentAt));
       const distribution = senderKeysGroupProtocol.distributionOf(key);
       const encrypted = await groupEncrypt(this.#c.crypto, state, self, key, inner);
       const message: GroupMessageRow = {
@@ -635,6 +733,7 @@ export class GroupManager {
       const outcome = await this.#c.sendContent(this.targetsOf([state.roster]), content, message.id, () => {
         this.#store.putGroup({ ...row, ownKey: encodeSenderKeyState(encrypted.senderKey) });
         this.#store.insertMessage(message);
+        commitExtra?.(message.id);
         // Which key carried it: a member that cannot use this copy asks for it by these (§12.9).
         this.#store.putSent({ groupId, messageId: message.id, distributionId: toHex(key.distributionId), iteration: key.iteration, epoch: state.roster.epoch });
       });
@@ -656,7 +755,9 @@ export class GroupManager {
       return { commit: () => undefined };
     }
     // Strangers may be members we have not heard of yet; they cannot hand us contacts or ask to join.
-    if (!input.known && !input.self && (payload.kind === 'cards' || payload.kind === 'join_request')) return { commit: () => undefined };
+    if (!input.known && !input.self && (payload.kind === 'cards' || payload.kind === 'join_request' || payload.kind === 'welcome_ref' || payload.kind === 'welcome_request')) {
+      return { commit: () => undefined };
+    }
     const outcome = await this.process(input.sender, payload, input.now);
     if (outcome.action === 'apply') return outcome;
     if (outcome.action === 'drop') {
@@ -669,7 +770,8 @@ export class GroupManager {
       this.#c.log('group.held_full');
       return { commit: () => undefined };
     }
-    return { commit: () => this.#store.hold({ groupId, sender: encodeDeviceCertificate(input.sender), payload: input.content.type === 'group' ? input.content.payload : new Uint8Array(0), at: input.now }) };
+    const hold = () => this.#store.hold({ groupId, sender: encodeDeviceCertificate(input.sender), payload: input.content.type === 'group' ? input.content.payload : new Uint8Array(0), at: input.now });
+    return outcome.after ? { commit: hold, after: outcome.after } : { commit: hold };
   };
 
   private groupIdOf(payload: GroupPayload): string | null {
@@ -677,7 +779,9 @@ export class GroupManager {
       switch (payload.kind) {
         case 'message':
         case 'join_request':
-      case 'resend':
+        case 'resend':
+        case 'welcome_ref':
+        case 'welcome_request':
           return toHex(payload.groupId);
         case 'receipt':
           return null;
@@ -709,24 +813,108 @@ export class GroupManager {
         return this.processMessage(senderCert, payload, now);
       case 'join_request':
         return this.processJoinRequest(senderCert, payload.groupId, payload.secret);
+      case 'welcome_ref':
+        return this.processWelcomeRef(senderCert, payload);
+      case 'welcome_request':
+        return this.processWelcomeRequest(senderCert, payload);
     }
   }
 
   private processCards(senderCert: DeviceCertificate, cards: readonly MemberCard[]): Outcome {
+    return { action: 'apply', commit: () => undefined, after: () => this.applyCards(senderCert, cards) };
+  }
+
+  /** Lock-free. Members who are not contacts yet become contacts (a card never overrides one). */
+  private async applyCards(senderCert: DeviceCertificate, cards: readonly MemberCard[]): Promise<void> {
+    for (const card of cards) {
+      try {
+        await this.accountId(card.accountKey);
+        // A card about its own sender is authoritative for its delivery token (§12.10): it may
+        // replace one that another member handed us before the sender rotated it.
+        if (equalBytes(card.accountKey, senderCert.accountKey)) this.refreshOwnerCard(card);
+        await this.#c.ensureContact(card);
+      } catch (err) {
+        this.#c.log('group.bad_card', { code: codeOf(err) });
+      }
+    }
+  }
+
+  /**
+   * A welcome by blob (§12.11): download and verify the bundle (its hash and key came sealed from
+   * the admin, so the relay cannot alter it), then apply it exactly like inline cards + welcome
+   * from that admin. When the blob cannot be used (gone, tampered, too large, unreachable) the
+   * payload is held and the admin device asked once for the welcome inline; the inline welcome
+   * then makes the held one obsolete ('behind').
+   */
+  private async processWelcomeRef(senderCert: DeviceCertificate, p: Extract<GroupPayload, { kind: 'welcome_ref' }>): Promise<Outcome> {
+    const existing = this.#store.getGroup(toHex(p.groupId));
+    if (existing?.active && decodeGroupState(existing.state).roster.epoch >= p.epoch) return drop('behind');
+    let roster: Uint8Array;
+    let cards: readonly MemberCard[];
+    try {
+      ({ roster, cards } = decodeWelcomeBundle(await downloadWelcomeBundle(this.#c.crypto, p.reference)));
+      const named = decodeGroupRoster(roster);
+      if (!equalBytes(named.groupId, p.groupId) || named.epoch !== p.epoch) throw new ClientError('BAD_ARGUMENT', 'the welcome blob names another group or epoch');
+    } catch (err) {
+      this.#c.log('group.welcome_blob_failed', { code: codeOf(err) });
+      return this.askInlineWelcome(senderCert, p.groupId, p.epoch);
+    }
+    const welcome = await this.processWelcome(senderCert, roster);
+    // Cards only from the admin whose welcome we accept (processWelcome checks it).
+    if (welcome.action !== 'apply') return welcome;
+    return {
+      action: 'apply',
+      commit: welcome.commit,
+      after: async () => {
+        await this.applyCards(senderCert, cards);
+        await welcome.after?.();
+      },
+    };
+  }
+
+  /** Lock-free outcome: hold the welcome_ref and ask its sender device for the welcome inline (once per group, epoch and device). */
+  private async askInlineWelcome(senderCert: DeviceCertificate, groupId: Uint8Array, epoch: number): Promise<Outcome> {
+    const admin = await groupDeviceRefOf(this.#c.crypto, senderCert);
+    const deviceHex = toHex(admin.deviceId);
+    const asked = `${toHex(groupId)}/${epoch}/${deviceHex}`;
+    if (this.#askedWelcome.has(asked)) return HOLD;
+    return {
+      action: 'hold',
+      after: async () => {
+        if (this.#askedWelcome.size >= MAX_ASKED_REMEMBERED) this.#askedWelcome.clear();
+        this.#askedWelcome.add(asked);
+        const contactId = await this.accountId(admin.accountKey);
+        await this.sendPayload([{ contactId, deviceIds: new Set([deviceHex]) }], { kind: 'welcome_request', groupId, epoch });
+      },
+    };
+  }
+
+  /** A member device could not use our welcome blob: send it the current roster and cards inline (bounded per device). */
+  private async processWelcomeRequest(senderCert: DeviceCertificate, p: Extract<GroupPayload, { kind: 'welcome_request' }>): Promise<Outcome> {
+    const id = toHex(p.groupId);
+    const row = this.#store.getGroup(id);
+    if (!row?.active) return drop('unknown_group');
+    if (p.epoch > decodeGroupState(row.state).roster.epoch) return HOLD;
+    const requester = await groupDeviceRefOf(this.#c.crypto, senderCert);
+    if (!findDevice(decodeGroupState(row.state).roster, requester)) return drop('not_a_member');
+    const deviceHex = toHex(requester.deviceId);
+    const counted = `${id}/${deviceHex}`;
+    const times = this.#inlineWelcomes.get(counted) ?? 0;
+    if (times >= MAX_INLINE_WELCOMES_PER_DEVICE) return drop('welcome_limit');
     return {
       action: 'apply',
       commit: () => undefined,
       after: async () => {
-        for (const card of cards) {
-          try {
-            await this.accountId(card.accountKey);
-            // A card about its own sender is authoritative for its delivery token (§12.10): it may
-            // replace one that another member handed us before the sender rotated it.
-            if (equalBytes(card.accountKey, senderCert.accountKey)) this.refreshOwnerCard(card);
-            await this.#c.ensureContact(card);
-          } catch (err) {
-            this.#c.log('group.bad_card', { code: codeOf(err) });
-          }
+        if (this.#inlineWelcomes.size >= MAX_ASKED_REMEMBERED) this.#inlineWelcomes.clear();
+        this.#inlineWelcomes.set(counted, times + 1);
+        const current = this.#store.getGroup(id);
+        if (!current?.active) return;
+        try {
+          const contactId = await this.accountId(requester.accountKey);
+          await this.welcomeInline(decodeGroupState(current.state), [{ contactId, deviceIds: new Set([deviceHex]) }]);
+          this.#c.log('group.welcome_inline_sent');
+        } catch (err) {
+          this.#c.log('group.welcome_inline_failed', { code: codeOf(err) });
         }
       },
     };
@@ -855,7 +1043,7 @@ export class GroupManager {
     if (needsRekey(state, self, own)) own = (await createGroupSenderKey(this.#c.crypto, state, self)).senderKey;
     const key = own!;
     // The same inner content (id, time, text): the member stores it once, whichever copy it opens.
-    const inner = encodeContent({ type: 'text', id: fromHex(m.id), sentAt: m.sentAt, text: m.text });
+    const inner = encodeContent(this.innerOf(m));
     const encrypted = await groupEncrypt(this.#c.crypto, state, self, key, inner);
     // A fresh outer content id: the first copy's id is already in the member's `seen` table.
     const content = this.wrap({ kind: 'message', groupId: state.roster.groupId, distribution: senderKeysGroupProtocol.distributionOf(key), ciphertext: encrypted.message });
@@ -1024,7 +1212,9 @@ export class GroupManager {
     } catch (err) {
       return drop(codeOf(err));
     }
-    if (inner.type !== 'text') return drop('unsupported_inner_type');
+    // A text, or a file's reference (+ caption): the same for every member, uploaded once.
+    if (inner.type !== 'text' && inner.type !== 'attachment') return drop('unsupported_inner_type');
+    const attachment = inner.type === 'attachment' ? inner.attachment : null;
     const senderId = senderAccountId;
     const self = equalBytes(sender.accountKey, k.accountKey);
     const message: GroupMessageRow = {
@@ -1032,7 +1222,7 @@ export class GroupManager {
       groupId: id,
       senderId,
       direction: self ? 'out' : 'in',
-      text: inner.text,
+      text: inner.type === 'text' ? inner.text : describeAttachment(inner.attachment, inner.caption),
       sentAt: inner.sentAt,
       receivedAt: now,
       // Our own message seen on another of our devices: it was sent.
@@ -1045,6 +1235,8 @@ export class GroupManager {
       commit: () => {
         this.#store.putSenderKey(id, senderDeviceId, distHex, encodeSenderKeyState(decrypted.senderKey));
         inserted = this.#store.insertMessage(message);
+        // Where client.downloadAttachment(Bytes) finds it, as for one-to-one files.
+        if (inserted && attachment) storeReference(this.#c.store, message.id, attachment);
       },
       after: async () => {
         if (!inserted) return;

@@ -6,19 +6,31 @@ import type { RelayMetrics } from './relay-metrics.js';
 type Op = Exclude<keyof RelayStore, 'close' | 'ping' | 'resolvesInCommitOrder' | 'batchStats'>;
 
 export function instrumentStore(store: RelayStore, metrics: RelayMetrics): RelayStore {
-  const timed =
-    <A extends unknown[], R>(op: Op, fn: (...args: A) => Promise<R>) =>
-    async (...args: A): Promise<R> => {
+  // Every message passes here (enqueue, ack, sometimes pending): one reaction per call, no async
+  // wrapper, and the label object made once per operation.
+  const timed = <A extends unknown[], R>(op: Op, fn: (...args: A) => Promise<R>) => {
+    const labels = { op };
+    return (...args: A): Promise<R> => {
       const started = performance.now();
+      let result: Promise<R>;
       try {
-        return await fn.apply(store, args);
+        result = fn.apply(store, args);
       } catch (e) {
-        metrics.storeErrors.inc({ op });
-        throw e;
-      } finally {
-        metrics.storeLatency.observe((performance.now() - started) / 1000, { op });
+        result = Promise.reject(e);
       }
+      return result.then(
+        (value) => {
+          metrics.storeLatency.observe((performance.now() - started) / 1000, labels);
+          return value;
+        },
+        (e: unknown) => {
+          metrics.storeErrors.inc(labels);
+          metrics.storeLatency.observe((performance.now() - started) / 1000, labels);
+          throw e;
+        },
+      );
     };
+  };
   return {
     registerDevice: timed('registerDevice', store.registerDevice),
     getDevice: timed('getDevice', store.getDevice),

@@ -23,8 +23,22 @@ function labelText(labels: Labels | undefined, extra?: string): string {
   return parts.length === 0 ? '' : `{${parts.join(',')}}`;
 }
 
+/**
+ * The map key of a label set. Counters are bumped on every message, so the usual shapes (no
+ * labels, one label) build a plain string; a JSON key starts with '[' and a one-label key with
+ * the label's name, so the two forms never collide.
+ */
 function labelKey(labels: Labels | undefined): string {
-  return JSON.stringify(Object.entries(labels ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)));
+  if (labels === undefined) return '';
+  let only: string | undefined;
+  let count = 0;
+  for (const name in labels) {
+    only = name;
+    if (++count > 1) break;
+  }
+  if (count === 0) return '';
+  if (count === 1) return `${only!}\u0000${labels[only!]!}`;
+  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 function num(n: number): string {

@@ -7,6 +7,12 @@
  * event-loop turn share one transaction and one fsync, in the order they were issued; if any of
  * them throws, the batch is rolled back and each write is re-run alone, so one failing write
  * does not refuse the others. Promises resolve only after COMMIT returns.
+ *
+ * A batch of acks only (no enqueue, no device-list change) commits with synchronous=NORMAL: the
+ * commit is atomic and survives a killed process, and the next FULL commit's fsync of the
+ * append-only WAL makes it durable too. Only a power loss before that can undo an ack, and then the
+ * message is delivered again (at-least-once; clients drop duplicates by messageId). A sender's
+ * `ok` still waits for a FULL commit: no acknowledged send is ever lost.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -65,6 +71,8 @@ interface UsageRow {
 
 interface PendingWrite {
   run(): unknown;
+  /** False for an ack: its batch may skip the fsync when nothing else in it needs one. */
+  readonly needsSync: boolean;
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
@@ -125,8 +133,13 @@ export class SqliteRelayStore implements RelayStore {
   private readonly registerTx;
   private readonly batchTx;
   private readonly linked: SqliteLinkedDevices;
+  /** synchronous=FULL (2) or EXTRA (3) when opened: ack-only batches then commit NORMAL (file comment). */
+  private readonly syncLevel: number;
+  /** Group commits since open: `synced` with the configured fsync, `relaxed` ack-only ones without it. */
+  readonly commits = { synced: 0, relaxed: 0, failedBatches: 0 };
 
   constructor(readonly db: Database.Database) {
+    this.syncLevel = db.pragma('synchronous', { simple: true }) as number;
     const p = (sql: string) => db.prepare(sql);
     this.linked = new SqliteLinkedDevices(db);
     this.s = {
@@ -236,10 +249,10 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   /** Queues a write for the next group commit (see the file comment). */
-  private batched<T>(run: () => T): Promise<T> {
+  private batched<T>(run: () => T, needsSync = true): Promise<T> {
     if (this.closed) return Promise.reject(new RelayServerError('STORE_CLOSED', 'store is closed'));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ run, needsSync, resolve: resolve as (v: unknown) => void, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -252,12 +265,16 @@ export class SqliteRelayStore implements RelayStore {
     const writes = this.queue;
     this.queue = [];
     if (writes.length === 0) return;
-    let results: unknown[];
+    // PRAGMA synchronous takes effect when the statement is compiled, so it is exec'd, not prepared.
+    const relax = this.syncLevel >= 2 && !writes.some((w) => w.needsSync);
+    if (relax) this.db.exec('PRAGMA synchronous = NORMAL');
+    let results: unknown[] | undefined;
     try {
       results = this.batchTx(writes);
     } catch {
       // Rare path: a write (or the commit) failed and the whole batch rolled back. Run each
       // write in its own transaction so only the failing one is refused.
+      this.commits.failedBatches++;
       for (const w of writes) {
         try {
           w.resolve(this.db.transaction(w.run)());
@@ -265,8 +282,12 @@ export class SqliteRelayStore implements RelayStore {
           w.reject(error);
         }
       }
-      return;
+    } finally {
+      if (relax) this.db.exec(`PRAGMA synchronous = ${this.syncLevel}`);
     }
+    if (relax) this.commits.relaxed++;
+    else this.commits.synced++;
+    if (results === undefined) return;
     writes.forEach((w, i) => w.resolve(results[i]));
   }
 
@@ -341,7 +362,7 @@ export class SqliteRelayStore implements RelayStore {
       let n = 0;
       for (const id of messageIds) n += this.s.ack.run(deviceId, id).changes;
       return n;
-    });
+    }, false);
   }
 
   sweepExpired(now: number): Promise<number> {

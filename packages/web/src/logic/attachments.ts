@@ -7,7 +7,7 @@
  * The sender chooses the content type, so SVG (which can carry script and links) and everything
  * else is a file; downloaded files are handed to the browser as application/octet-stream.
  */
-import type { AttachmentInfo, StoredMessage, TransferProgress } from '@pigeon/client';
+import type { AttachmentInfo, GroupMessage, StoredMessage, TransferProgress } from '@pigeon/client';
 
 export const INLINE_IMAGE_TYPES: readonly string[] = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
 /** Images up to this size are downloaded as soon as their bubble shows; bigger ones on request. */
@@ -114,9 +114,24 @@ export class UploadTracker {
   }
 }
 
-/** What sendFile needs of the SDK client. */
-export interface AttachmentSender {
-  sendAttachmentBlob(contactId: string, blob: Blob, options: { fileName?: string; contentType?: string; onProgress?: (p: TransferProgress) => void }): Promise<StoredMessage>;
+type SendBlobOptions = { fileName?: string; contentType?: string; onProgress?: (p: TransferProgress) => void };
+
+/** What sendFile needs of the SDK client (a one-to-one message, or a group's: groupSender). */
+export interface AttachmentSender<M extends { readonly id: string } = StoredMessage> {
+  sendAttachmentBlob(contactId: string, blob: Blob, options: SendBlobOptions): Promise<M>;
+}
+
+/** A group's uploads are tracked under this key (contact ids are plain hex: no clash). */
+export function groupUploadKey(groupId: string): string {
+  return `group:${groupId}`;
+}
+
+/** client.groups as a sender for sendFile under groupUploadKey(groupId): the file goes to the group. */
+export function groupSender(
+  groups: { sendAttachmentBlob(group: string, blob: Blob, options: SendBlobOptions): Promise<GroupMessage> },
+  groupId: string,
+): AttachmentSender<GroupMessage> {
+  return { sendAttachmentBlob: (_key, blob, options) => groups.sendAttachmentBlob(groupId, blob, options) };
 }
 
 /**
@@ -124,7 +139,7 @@ export interface AttachmentSender {
  * message (the pending bubble is then removed), or null after a failure (the bubble shows it).
  * A sent image goes into `cache`, so its own bubble shows it without downloading it back.
  */
-export async function sendFile(client: AttachmentSender, contactId: string, file: File, tracker: UploadTracker, cache: ImageCache): Promise<StoredMessage | null> {
+export async function sendFile<M extends { readonly id: string }>(client: AttachmentSender<M>, contactId: string, file: File, tracker: UploadTracker, cache: ImageCache): Promise<M | null> {
   const id = tracker.start(contactId, file);
   try {
     const m = await client.sendAttachmentBlob(contactId, file, { fileName: file.name || undefined, onProgress: (p) => tracker.progress(id, p) });

@@ -3,13 +3,18 @@
  * pasted or dropped file and for showing uploads in flight (logic/attachments.ts `uploads`).
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { PigeonClient, StoredMessage } from '@pigeon/client';
-import { firstFile, imageCache, sendFile, uploads, type PendingUpload } from '../logic/attachments.js';
+import type { GroupMessage, PigeonClient, StoredMessage } from '@pigeon/client';
+import { firstFile, groupSender, groupUploadKey, imageCache, sendFile, uploads, type PendingUpload } from '../logic/attachments.js';
 import { useI18n } from './i18n-context.js';
 
 /** Starts the upload of `file` to the contact; `onSent` gets the message once it is sent. */
 export function startUpload(client: PigeonClient, contactId: string, file: File, onSent: (m: StoredMessage) => void): void {
   void sendFile(client, contactId, file, uploads, imageCache).then((m) => m && onSent(m));
+}
+
+/** Starts the upload of `file` to a group (tracked under groupUploadKey); `onSent` gets the group message. */
+export function startGroupUpload(client: PigeonClient, groupId: string, file: File, onSent: (m: GroupMessage) => void): void {
+  void sendFile(groupSender(client.groups, groupId), groupUploadKey(groupId), file, uploads, imageCache).then((m) => m && onSent(m));
 }
 
 /** Sends the first file of a paste or drop; true when there was one (the event is then handled). */
@@ -31,6 +36,11 @@ export function usePendingUploads(contactId: string): readonly PendingUpload[] {
 }
 
 export function AttachButton({ client, contactId, onSent, disabled = false }: { client: PigeonClient; contactId: string; onSent: (m: StoredMessage) => void; disabled?: boolean }) {
+  return <FilePickButton disabled={disabled} onFile={(file) => startUpload(client, contactId, file, onSent)} />;
+}
+
+/** The paper-clip button and its hidden file input; `onFile` gets the picked file. */
+export function FilePickButton({ onFile, disabled = false }: { onFile: (file: File) => void; disabled?: boolean }) {
   const { t } = useI18n();
   const inputRef = useRef<HTMLInputElement>(null);
   return (
@@ -47,7 +57,7 @@ export function AttachButton({ client, contactId, onSent, disabled = false }: { 
           const file = firstFile(input.files);
           // Cleared so that picking the same file again fires another change.
           input.value = '';
-          if (file) startUpload(client, contactId, file, onSent);
+          if (file) onFile(file);
         }}
       />
       <button type="button" class="icon attach" data-testid="attach" disabled={disabled} aria-label={t('attachFile')} title={t('attachFile')} onClick={() => inputRef.current?.click()}>

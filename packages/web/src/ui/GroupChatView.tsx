@@ -4,6 +4,9 @@ import { MAX_TEXT_BYTES } from '@pigeon/client';
 import { dayLabel, withDaySeparators } from '../logic/format.js';
 import { groupErrorKey, senderNameOf } from '../logic/groups.js';
 import { errorCode } from './errors.js';
+import { groupUploadKey } from '../logic/attachments.js';
+import { UploadBubble } from './AttachmentBubble.js';
+import { FilePickButton, startGroupUpload, usePendingUploads } from './AttachButton.js';
 import { GroupBubble } from './GroupBubble.js';
 import { useI18n } from './i18n-context.js';
 
@@ -37,6 +40,11 @@ export function GroupChatView({ client, group, messages, contacts, onSent, onInf
     if (el) el.scrollTop = el.scrollHeight;
   }, [messages.length, group.id]);
 
+  const pendingUploads = usePendingUploads(groupUploadKey(group.id));
+  useEffect(() => {
+    const el = logRef.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [pendingUploads.length]);
   const tooLong = encoder.encode(draft).length > MAX_TEXT_BYTES;
   const send = async () => {
     const text = draft.trim();
@@ -81,9 +89,12 @@ export function GroupChatView({ client, group, messages, contacts, onSent, onInf
               <span>{dayLabel(item.day, now, locale, { today: t('today'), yesterday: t('yesterday') })}</span>
             </div>
           ) : (
-            <GroupBubble m={item.message} key={item.key} senderName={senderNameOf(item.message, contacts)} />
+            <GroupBubble client={client} m={item.message} key={item.key} senderName={senderNameOf(item.message, contacts)} />
           ),
         )}
+        {pendingUploads.map((u) => (
+          <UploadBubble upload={u} key={`upload-${u.id}`} />
+        ))}
       </div>
       <form
         class="composer"
@@ -95,6 +106,7 @@ export function GroupChatView({ client, group, messages, contacts, onSent, onInf
         <label for="composer-input" class="sr-only">
           {t('groupMessageLabel', { name: group.name })}
         </label>
+        <FilePickButton disabled={!group.active} onFile={(file) => startGroupUpload(client, group.id, file, onSent)} />
         <textarea
           id="composer-input"
           ref={inputRef}
