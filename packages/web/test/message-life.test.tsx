@@ -85,6 +85,16 @@ describe('message bubble with message life', () => {
     act(() => (ours!.querySelector('[data-testid=delete]') as HTMLButtonElement).click());
     expect(a.onDelete).toHaveBeenCalled();
   });
+
+  it('a file we sent can be deleted but not edited; copy takes its caption', () => {
+    const el = mount(
+      <MessageBubble m={msg({ direction: 'out', state: 'sent', text: '[file] a.png (3 KB) the view' })} actions={actions()} attachment={{ node: <span />, caption: 'the view' }} />,
+    );
+    expect(el.querySelector('[data-testid=edit]')).toBeNull();
+    expect(el.querySelector('[data-testid=delete]')).not.toBeNull();
+    expect(el.textContent).toContain('the view');
+    expect(el.textContent).not.toContain('[file]');
+  });
 });
 
 describe('chat view with message life', () => {

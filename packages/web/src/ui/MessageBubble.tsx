@@ -77,7 +77,8 @@ export function MessageBubble({ m, actions, attachment }: { m: StoredMessage; ac
             <span class="sr-only">{t(STATE_LABEL[m.state])}</span>
           </span>
         )}
-        {!m.deleted && <CopyButton text={m.text} class="link copy" />}
+        {/* A file's message text is only its summary line: copy the caption, if there is one. */}
+        {!m.deleted && (!attachment || attachment.caption !== '') && <CopyButton text={attachment ? attachment.caption : m.text} class="link copy" />}
         {actions && !m.deleted && (
           <>
             <button type="button" class="link" data-testid="reply" onClick={() => actions.onReply(m)}>
@@ -88,9 +89,12 @@ export function MessageBubble({ m, actions, attachment }: { m: StoredMessage; ac
             </button>
             {m.direction === 'out' && (
               <>
-                <button type="button" class="link" data-testid="edit" onClick={() => actions.onEdit(m)}>
-                  {t('edit')}
-                </button>
+                {/* Edits replace text; a file message's reference cannot be edited (the SDK edits text only). */}
+                {!attachment && (
+                  <button type="button" class="link" data-testid="edit" onClick={() => actions.onEdit(m)}>
+                    {t('edit')}
+                  </button>
+                )}
                 <button type="button" class="link" data-testid="delete" onClick={() => actions.onDelete(m)}>
                   {t('deleteForEveryone')}
                 </button>
