@@ -894,9 +894,11 @@ export class GroupManager {
     const id = toHex(p.groupId);
     const row = this.#store.getGroup(id);
     if (!row?.active) return drop('unknown_group');
-    if (p.epoch > decodeGroupState(row.state).roster.epoch) return HOLD;
+    const roster = decodeGroupState(row.state).roster;
+    // Asked about an epoch we have not reached: the change that added the requester is on its way.
+    if (p.epoch > roster.epoch) return HOLD;
     const requester = await groupDeviceRefOf(this.#c.crypto, senderCert);
-    if (!findDevice(decodeGroupState(row.state).roster, requester)) return drop('not_a_member');
+    if (!findDevice(roster, requester)) return drop('not_a_member');
     const deviceHex = toHex(requester.deviceId);
     const counted = `${id}/${deviceHex}`;
     const times = this.#inlineWelcomes.get(counted) ?? 0;
