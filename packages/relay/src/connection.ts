@@ -379,22 +379,21 @@ export class Connection implements OnlineConnection {
 
   // ---- mailbox -----------------------------------------------------------------------
 
-  /** The recipient's account, from the send-auth cache or the store (send-auth-cache.ts). */
-  private async sendRecipient(key: string, deviceId: Uint8Array): Promise<{ readonly accountId: Uint8Array; readonly accountHex: string }> {
+  // The send-auth checks (send-auth-cache.ts). A cache hit costs no store read and no extra
+  // promise: onSend calls these only on a miss, and hashes the token itself (one await per send).
+
+  /** The recipient's account from the store, remembered in the cache. */
+  private async lookUpRecipient(key: string, deviceId: Uint8Array): Promise<{ readonly accountId: Uint8Array; readonly accountHex: string }> {
     const cache = this.ctx.sendAuth;
-    const hit = cache.recipient(key);
-    if (hit !== undefined) return hit;
     const epoch = cache.epoch;
     const recipient = await this.ctx.store.getDevice(deviceId);
     if (recipient === undefined) throw new RelayError('UNKNOWN_RECIPIENT', 'unknown recipient device');
     return cache.rememberRecipient(key, recipient.accountId, epoch);
   }
 
-  private async requireSendToken(account: { readonly accountId: Uint8Array; readonly accountHex: string }, token: Uint8Array): Promise<void> {
-    if (token.length === 0) throw new RelayError('BAD_DELIVERY_TOKEN', 'delivery token refused');
+  /** The token (by hash) checked in the store, remembered in the cache when valid. */
+  private async lookUpSendToken(account: { readonly accountId: Uint8Array; readonly accountHex: string }, hash: Uint8Array): Promise<void> {
     const cache = this.ctx.sendAuth;
-    const hash = await this.hashToken(token);
-    if (cache.hasToken(account.accountHex, hash)) return;
     const epoch = cache.epoch;
     if (!(await this.ctx.store.hasDeliveryToken(account.accountId, hash))) throw new RelayError('BAD_DELIVERY_TOKEN', 'delivery token refused');
     cache.rememberToken(account.accountHex, hash, epoch);
@@ -407,8 +406,10 @@ export class Connection implements OnlineConnection {
     let handedOff = false;
     try {
       const key = deviceKey(frame.recipientDeviceId);
-      const recipient = await this.sendRecipient(key, frame.recipientDeviceId);
-      await this.requireSendToken(recipient, frame.deliveryToken);
+      const recipient = this.ctx.sendAuth.recipient(key) ?? (await this.lookUpRecipient(key, frame.recipientDeviceId));
+      if (frame.deliveryToken.length === 0) throw new RelayError('BAD_DELIVERY_TOKEN', 'delivery token refused');
+      const tokenHash = await this.ctx.crypto.sha256(frame.deliveryToken);
+      if (!this.ctx.sendAuth.hasToken(recipient.accountHex, tokenHash)) await this.lookUpSendToken(recipient, tokenHash);
       const now = clock.now();
       const message: PushedMessage = { messageId: frame.messageId, envelope: frame.envelope, receivedAt: now };
       // Not awaited on the chain: the reply goes out when the group commit lands (ok after commit).

@@ -266,8 +266,8 @@ export class SqliteRelayStore implements RelayStore {
     this.queue = [];
     if (writes.length === 0) return;
     // PRAGMA synchronous takes effect when the statement is compiled, so it is exec'd, not prepared.
-    const relax = this.syncLevel >= 2 && !writes.some((w) => w.needsSync);
-    if (relax) this.db.exec('PRAGMA synchronous = NORMAL');
+    // Restoring it is not guarded: if that ever failed, crashing beats committing sends unsynced.
+    const relax = this.syncLevel >= 2 && !writes.some((w) => w.needsSync) && this.trySyncNormal();
     let results: unknown[] | undefined;
     try {
       results = this.batchTx(writes);
@@ -289,6 +289,16 @@ export class SqliteRelayStore implements RelayStore {
     else this.commits.synced++;
     if (results === undefined) return;
     writes.forEach((w, i) => w.resolve(results[i]));
+  }
+
+  /** Switches to synchronous=NORMAL for an ack-only batch; false (the batch stays synced) if that fails. */
+  private trySyncNormal(): boolean {
+    try {
+      this.db.exec('PRAGMA synchronous = NORMAL');
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   registerDevice(device: StoredDevice, maxDevicesPerAccount: number): Promise<RegisterDeviceResult> {
