@@ -8,9 +8,10 @@
 import { randomBytes } from 'node:crypto';
 import type { CryptoBackend } from '@pigeon/crypto';
 import type { ApiCodec } from './device-connection.js';
-import { DeviceConnection } from './device-connection.js';
+import type { DeviceConnection } from './device-connection.js';
 import { ENVELOPE_BYTES } from './envelope.js';
 import type { DirectoryEntry, FromGenerator, StepReport, ToGenerator } from './ipc.js';
+import { registerBenchDevice } from './register-device.js';
 import type { PigeonProtocol } from '../protocol/pigeon-contract.js';
 import { missingProtocolFunctions } from '../protocol/pigeon-contract.js';
 
@@ -125,29 +126,7 @@ async function loadModules(): Promise<{ protocol: PigeonProtocol; crypto: Crypto
 }
 
 async function registerDevice(url: string, protocol: PigeonProtocol, crypto: CryptoBackend, codec: ApiCodec): Promise<DirectoryEntry & { device: Device }> {
-  const createdAt = Date.now();
-  const account = await protocol.createAccountKeys(crypto);
-  const keys = await protocol.createDeviceKeys(crypto, account, createdAt);
-  const signed = await protocol.generateSignedPreKey(crypto, keys, 1, createdAt);
-  const kem = await protocol.generateKemPreKey(crypto, keys, 1, true, createdAt);
-  const id = await protocol.deviceIdOf(crypto, keys.certificate.deviceSigningKey);
-  const token = new Uint8Array(randomBytes(DELIVERY_TOKEN_BYTES));
-
-  const connection = await DeviceConnection.open(url, codec);
-  const nonce = await connection.challengeNonce();
-  const signature = await crypto.ed25519Sign(keys.signing.secretKey, protocol.authMessage(nonce));
-  await connection.requestOk({ type: 'register', certificate: protocol.encodeDeviceCertificate(keys.certificate), signature }, 'register');
-  await connection.requestOk(
-    {
-      type: 'upload_prekeys',
-      signedPreKey: { id: signed.id, publicKey: signed.keyPair.publicKey, signature: signed.signature },
-      kemLastResortPreKey: { id: kem.id, publicKey: kem.keyPair.publicKey, signature: kem.signature },
-      oneTimePreKeys: [],
-      kemOneTimePreKeys: [],
-    },
-    'upload_prekeys',
-  );
-  await connection.requestOk({ type: 'set_delivery_tokens', add: [token], remove: [] }, 'set_delivery_tokens');
+  const { id, token, connection } = await registerBenchDevice(url, { protocol, crypto, codec }, DELIVERY_TOKEN_BYTES);
   const device: Device = { id, connection };
   connection.onDeliver = (messageId, envelope) => onDeliver(device, messageId, envelope);
   return { deviceId: Buffer.from(id).toString('hex'), token: Buffer.from(token).toString('hex'), generator: generatorIndex, device };

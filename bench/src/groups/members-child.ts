@@ -12,9 +12,10 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { decodeRelayFrame, encodeClientFrame } from '@pigeon/api';
 import { defaultBackend } from '@pigeon/crypto';
-import { authMessage, createAccountKeys, createDeviceKeys, deviceIdOf, encodeDeviceCertificate, generateKemPreKey, generateSignedPreKey } from '@pigeon/protocol';
+import * as protocol from '@pigeon/protocol';
 import { PigeonClient, encodeInviteLink } from '@pigeon/client';
-import { DeviceConnection } from '../delivery/device-connection.js';
+import type { DeviceConnection } from '../delivery/device-connection.js';
+import { registerBenchDevice } from '../delivery/register-device.js';
 import type { FromMembers, ToMembers } from './ipc.js';
 
 /** Light members registering at once (key generation here, signature checks at the relay). */
@@ -40,27 +41,7 @@ function reply(message: FromMembers): void {
 }
 
 async function registerLight(url: string, index: number): Promise<{ link: string; deviceId: string }> {
-  const now = Date.now();
-  const account = await createAccountKeys(crypto);
-  const keys = await createDeviceKeys(crypto, account, now);
-  const signed = await generateSignedPreKey(crypto, keys, 1, now);
-  const kem = await generateKemPreKey(crypto, keys, 1, true, now);
-  const token = new Uint8Array(randomBytes(TOKEN_BYTES));
-  const connection = await DeviceConnection.open(url, codec);
-  const nonce = await connection.challengeNonce();
-  const signature = await crypto.ed25519Sign(keys.signing.secretKey, authMessage(nonce));
-  await connection.requestOk({ type: 'register', certificate: encodeDeviceCertificate(keys.certificate), signature }, 'register');
-  await connection.requestOk(
-    {
-      type: 'upload_prekeys',
-      signedPreKey: { id: signed.id, publicKey: signed.keyPair.publicKey, signature: signed.signature },
-      kemLastResortPreKey: { id: kem.id, publicKey: kem.keyPair.publicKey, signature: kem.signature },
-      oneTimePreKeys: [],
-      kemOneTimePreKeys: [],
-    },
-    'upload_prekeys',
-  );
-  await connection.requestOk({ type: 'set_delivery_tokens', add: [token], remove: [] }, 'set_delivery_tokens');
+  const { account, id, token, connection } = await registerBenchDevice(url, { protocol, crypto, codec }, TOKEN_BYTES);
   const member: LightMember = { connection, got: false };
   // Ack at once (the mailbox must drain: welcome and cards are big); count what arrives.
   connection.onDeliver = (messageId) => {
@@ -70,7 +51,7 @@ async function registerLight(url: string, index: number): Promise<{ link: string
   // By index: the coordinator's groups take the first light members of its (index-ordered) links.
   light[index] = member;
   const link = encodeInviteLink({ relayUrl: url, accountKey: account.signing.publicKey, deliveryToken: token, displayName: `m${index}`, inviteSecret: new Uint8Array(randomBytes(16)) });
-  return { link, deviceId: Buffer.from(await deviceIdOf(crypto, keys.certificate.deviceSigningKey)).toString('hex') };
+  return { link, deviceId: Buffer.from(id).toString('hex') };
 }
 
 async function setup(message: Extract<ToMembers, { type: 'setup' }>): Promise<void> {

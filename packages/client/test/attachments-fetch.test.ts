@@ -6,23 +6,21 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
-  blobBaseUrlFor,
   blobSizeFor,
   ClientError,
   downloadAttachmentToMemory,
   MAX_IN_MEMORY_DOWNLOAD_BYTES,
   type AttachmentReference,
-  type StoredMessage,
   type TransferProgress,
 } from '../src/index.node.js';
 import { defaultBackend } from '@pigeon/crypto';
-import { CuttingProxy } from './cutting-proxy.js';
-import { connectedPair, startRelay, tempDir, type ClientPair, type TestRelay } from './helpers.js';
+import { attachmentRig, blobFiles } from './attachment-helpers.js';
+import { tempDir } from './helpers.js';
 
 const MB = 1024 * 1024;
 
@@ -30,53 +28,11 @@ function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-function inbox(client: ClientPair['bob']): { wait(id: string): Promise<StoredMessage> } {
-  const seen = new Map<string, StoredMessage>();
-  const waiters = new Map<string, (m: StoredMessage) => void>();
-  client.on('message', (m) => {
-    seen.set(m.id, m);
-    waiters.get(m.id)?.(m);
-  });
-  return {
-    wait: (id) => {
-      const m = seen.get(id);
-      return m ? Promise.resolve(m) : new Promise((resolve) => waiters.set(id, resolve));
-    },
-  };
-}
-
-function blobFiles(dataDir: string): string[] {
-  const dir = join(dataDir, 'blobs');
-  return existsSync(dir) ? readdirSync(dir).map((n) => join(dir, n)) : [];
-}
-
 const isCode = (code: string) => (e: unknown) => e instanceof ClientError && e.code === code;
 
 describe('attachments over fetch (browser path)', () => {
   const dirs = tempDir('attach-fetch');
-  let relay: TestRelay;
-  let proxy: CuttingProxy;
-  let pair: ClientPair;
-  let blobBaseUrl: string;
-  let bobInbox: ReturnType<typeof inbox>;
-
-  before(async () => {
-    relay = await startRelay(join(dirs.path, 'relay'));
-    proxy = await CuttingProxy.start(relay.port);
-    pair = await connectedPair(relay.url, { alice: join(dirs.path, 'alice'), bob: join(dirs.path, 'bob') });
-    const base = new URL(blobBaseUrlFor(relay.url));
-    base.port = String(proxy.port);
-    blobBaseUrl = base.href;
-    bobInbox = inbox(pair.bob);
-  });
-
-  after(async () => {
-    await pair?.alice.close();
-    await pair?.bob.close();
-    await proxy?.close();
-    await relay?.stop();
-    dirs.remove();
-  });
+  const rig = attachmentRig(dirs);
 
   it('a Blob survives cut connections both ways and comes back bit-identical', async (t) => {
     const size = 24 * MB + 12_345;
@@ -84,74 +40,74 @@ describe('attachments over fetch (browser path)', () => {
     // Cut every connection after 3-6 MB: several cuts per direction, mid-request (keep-alive
     // connections carry several requests, so some cuts land between requests too).
     let n = 0;
-    proxy.cutAfter = () => 3 * MB + ((n++ * 777_777) % (3 * MB));
+    rig.proxy.cutAfter = () => 3 * MB + ((n++ * 777_777) % (3 * MB));
     const progress: TransferProgress[] = [];
-    const sent = await pair.alice.sendAttachmentBlob(pair.bobId, new Blob([bytes], { type: 'application/x-test' }), {
+    const sent = await rig.pair.alice.sendAttachmentBlob(rig.pair.bobId, new Blob([bytes], { type: 'application/x-test' }), {
       fileName: 'data.bin',
       caption: 'from a Blob',
-      blobBaseUrl,
+      blobBaseUrl: rig.blobBaseUrl,
       retryBaseMs: 10,
       onProgress: (p) => progress.push(p),
     });
-    const uploadCuts = proxy.cuts;
+    const uploadCuts = rig.proxy.cuts;
     assert.ok(uploadCuts >= 2, `upload saw ${uploadCuts} cuts`);
     assert.ok(progress.some((p) => (p.retries ?? 0) > 0), 'a retry was reported');
     assert.equal(progress.at(-1)?.done, blobSizeFor(size));
     assert.ok(progress.every((p) => p.phase === 'upload' && p.total === blobSizeFor(size)));
     assert.match(sent.text, /^\[file\] data\.bin \(24 MB\) from a Blob$/);
 
-    const message = await bobInbox.wait(sent.id);
-    assert.deepEqual(pair.bob.attachment(message.id), { fileName: 'data.bin', contentType: 'application/x-test', size });
+    const message = await rig.bobInbox.wait(sent.id);
+    assert.deepEqual(rig.pair.bob.attachment(message.id), { fileName: 'data.bin', contentType: 'application/x-test', size });
     const seen: TransferProgress[] = [];
-    const got = await pair.bob.downloadAttachmentBytes(message.id, { retryBaseMs: 10, rangeBytes: 4 * MB, onProgress: (p) => seen.push(p) });
-    assert.ok(proxy.cuts - uploadCuts >= 2, `download saw ${proxy.cuts - uploadCuts} cuts`);
+    const got = await rig.pair.bob.downloadAttachmentBytes(message.id, { retryBaseMs: 10, rangeBytes: 4 * MB, onProgress: (p) => seen.push(p) });
+    assert.ok(rig.proxy.cuts - uploadCuts >= 2, `download saw ${rig.proxy.cuts - uploadCuts} cuts`);
     assert.ok(seen.some((p) => (p.retries ?? 0) > 0));
     assert.equal(seen.at(-1)?.done, blobSizeFor(size));
     assert.equal(got.length, size);
     assert.equal(sha256(got), sha256(bytes));
-    t.diagnostic(`cuts: ${uploadCuts} during upload, ${proxy.cuts - uploadCuts} during download`);
-    proxy.cutAfter = null;
+    t.diagnostic(`cuts: ${uploadCuts} during upload, ${rig.proxy.cuts - uploadCuts} during download`);
+    rig.proxy.cutAfter = null;
   });
 
   it('one blob format: a Blob upload downloads to a file, a file upload downloads to memory', async () => {
     const bytes = randomBytes(300_001);
-    const fromBlob = await pair.alice.sendAttachmentBlob(pair.bobId, new Blob([bytes]), { fileName: 'photo.png', blobBaseUrl });
-    assert.equal(pair.alice.attachment(fromBlob.id)?.contentType, 'image/png'); // guessed from the name
+    const fromBlob = await rig.pair.alice.sendAttachmentBlob(rig.pair.bobId, new Blob([bytes]), { fileName: 'photo.png', blobBaseUrl: rig.blobBaseUrl });
+    assert.equal(rig.pair.alice.attachment(fromBlob.id)?.contentType, 'image/png'); // guessed from the name
     const dest = join(dirs.path, 'via-file.png');
-    await pair.bob.downloadAttachment((await bobInbox.wait(fromBlob.id)).id, dest);
+    await rig.pair.bob.downloadAttachment((await rig.bobInbox.wait(fromBlob.id)).id, dest);
     assert.equal(sha256(readFileSync(dest)), sha256(bytes));
 
     const path = join(dirs.path, 'notes.txt');
     writeFileSync(path, bytes);
-    const fromFile = await pair.alice.sendAttachment(pair.bobId, path, { blobBaseUrl });
-    const got = await pair.bob.downloadAttachmentBytes((await bobInbox.wait(fromFile.id)).id);
+    const fromFile = await rig.pair.alice.sendAttachment(rig.pair.bobId, path, { blobBaseUrl: rig.blobBaseUrl });
+    const got = await rig.pair.bob.downloadAttachmentBytes((await rig.bobInbox.wait(fromFile.id)).id);
     assert.equal(sha256(got), sha256(bytes));
     // The sender can fetch its own upload too (the web app shows its own images after a reload).
-    assert.equal(sha256(await pair.alice.downloadAttachmentBytes(fromFile.id)), sha256(bytes));
+    assert.equal(sha256(await rig.pair.alice.downloadAttachmentBytes(fromFile.id)), sha256(bytes));
   });
 
   it('rejects a blob tampered with on the relay (ATTACHMENT_TAMPERED)', async () => {
-    const before = new Set(blobFiles(relay.dataDir));
-    const sent = await pair.alice.sendAttachmentBlob(pair.bobId, new Blob([randomBytes(200_000)]), { fileName: 'x.bin', blobBaseUrl });
-    const message = await bobInbox.wait(sent.id);
-    const blob = blobFiles(relay.dataDir).find((f) => !before.has(f))!;
+    const before = new Set(blobFiles(rig.relay.dataDir));
+    const sent = await rig.pair.alice.sendAttachmentBlob(rig.pair.bobId, new Blob([randomBytes(200_000)]), { fileName: 'x.bin', blobBaseUrl: rig.blobBaseUrl });
+    const message = await rig.bobInbox.wait(sent.id);
+    const blob = blobFiles(rig.relay.dataDir).find((f) => !before.has(f))!;
     const fh = await open(blob, 'r+');
     const one = Buffer.alloc(1);
     await fh.read(one, 0, 1, 140_000);
     one[0]! ^= 0x01;
     await fh.write(one, 0, 1, 140_000);
     await fh.close();
-    await assert.rejects(pair.bob.downloadAttachmentBytes(message.id), isCode('ATTACHMENT_TAMPERED'));
+    await assert.rejects(rig.pair.bob.downloadAttachmentBytes(message.id), isCode('ATTACHMENT_TAMPERED'));
   });
 
   it('refuses an attachment above the in-memory limit before any request; unknown ids are UNKNOWN_MESSAGE', async () => {
-    const sent = await pair.alice.sendAttachmentBlob(pair.bobId, new Blob([randomBytes(5000)]), { fileName: 'small.bin', blobBaseUrl });
-    const message = await bobInbox.wait(sent.id);
-    await assert.rejects(pair.bob.downloadAttachmentBytes(message.id, { maxBytes: 4999 }), isCode('ATTACHMENT_TOO_LARGE'));
-    assert.equal((await pair.bob.downloadAttachmentBytes(message.id, { maxBytes: 5000 })).length, 5000);
+    const sent = await rig.pair.alice.sendAttachmentBlob(rig.pair.bobId, new Blob([randomBytes(5000)]), { fileName: 'small.bin', blobBaseUrl: rig.blobBaseUrl });
+    const message = await rig.bobInbox.wait(sent.id);
+    await assert.rejects(rig.pair.bob.downloadAttachmentBytes(message.id, { maxBytes: 4999 }), isCode('ATTACHMENT_TOO_LARGE'));
+    assert.equal((await rig.pair.bob.downloadAttachmentBytes(message.id, { maxBytes: 5000 })).length, 5000);
     // A page may only fetch its own origin: a blob elsewhere fails at once instead of retrying.
-    await assert.rejects(pair.bob.downloadAttachmentBytes(message.id, { allowedOrigins: ['https://elsewhere.example'] }), isCode('RELAY_UNREACHABLE'));
-    assert.equal((await pair.bob.downloadAttachmentBytes(message.id, { allowedOrigins: [new URL(blobBaseUrl).origin] })).length, 5000);
+    await assert.rejects(rig.pair.bob.downloadAttachmentBytes(message.id, { allowedOrigins: ['https://elsewhere.example'] }), isCode('RELAY_UNREACHABLE'));
+    assert.equal((await rig.pair.bob.downloadAttachmentBytes(message.id, { allowedOrigins: [new URL(rig.blobBaseUrl).origin] })).length, 5000);
 
     const size = MAX_IN_MEMORY_DOWNLOAD_BYTES + 1;
     const huge: AttachmentReference = { url: 'http://127.0.0.1:9/blob', blobSize: blobSizeFor(size), sha256: new Uint8Array(32), key: new Uint8Array(32), size, contentType: 'image/png', fileName: 'huge.png' };
@@ -162,14 +118,14 @@ describe('attachments over fetch (browser path)', () => {
     };
     await assert.rejects(downloadAttachmentToMemory({ crypto: defaultBackend(), reference: huge, fetch: fakeFetch }), isCode('ATTACHMENT_TOO_LARGE'));
     assert.equal(fetched, 0);
-    await assert.rejects(pair.bob.downloadAttachmentBytes('00'.repeat(16)), isCode('UNKNOWN_MESSAGE'));
+    await assert.rejects(rig.pair.bob.downloadAttachmentBytes('00'.repeat(16)), isCode('UNKNOWN_MESSAGE'));
   });
 
   it('refuses an upload above MAX_ATTACHMENT_BYTES before reading anything', async () => {
     // A Blob-like source that claims 3 GiB without holding it.
     let reads = 0;
     const claims = { size: 3 * 1024 * MB, slice: () => ({ arrayBuffer: async () => (reads++, new ArrayBuffer(0)) }) };
-    await assert.rejects(pair.alice.sendAttachmentBlob(pair.bobId, claims, { fileName: 'big.iso', blobBaseUrl }), isCode('ATTACHMENT_TOO_LARGE'));
+    await assert.rejects(rig.pair.alice.sendAttachmentBlob(rig.pair.bobId, claims, { fileName: 'big.iso', blobBaseUrl: rig.blobBaseUrl }), isCode('ATTACHMENT_TOO_LARGE'));
     assert.equal(reads, 0);
   });
 
@@ -184,6 +140,6 @@ describe('attachments over fetch (browser path)', () => {
         },
       }),
     };
-    await assert.rejects(pair.alice.sendAttachmentBlob(pair.bobId, flaky, { fileName: 'gone.bin', blobBaseUrl }), isCode('FILE_ERROR'));
+    await assert.rejects(rig.pair.alice.sendAttachmentBlob(rig.pair.bobId, flaky, { fileName: 'gone.bin', blobBaseUrl: rig.blobBaseUrl }), isCode('FILE_ERROR'));
   });
 });

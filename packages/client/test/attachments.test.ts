@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, openSync, readdirSync, readSync, statSync, writeSync, closeSync } from 'node:fs';
+import { createReadStream, existsSync, openSync, readSync, statSync, writeSync, closeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { blobBaseUrlFor, blobSizeFor, ClientError, type StoredMessage, type TransferProgress } from '../src/index.node.js';
-import { CuttingProxy } from './cutting-proxy.js';
-import { connectedPair, startRelay, tempDir, type ClientPair, type TestRelay } from './helpers.js';
+import { describe, it } from 'node:test';
+import { blobSizeFor, ClientError, type TransferProgress } from '../src/index.node.js';
+import { attachmentRig, blobFiles } from './attachment-helpers.js';
+import { tempDir } from './helpers.js';
 
 const MB = 1024 * 1024;
 const MARKER = Buffer.from(`PIGEON-PLAINTEXT-MARKER-${randomBytes(8).toString('hex')}`);
@@ -58,52 +58,9 @@ function fileContains(path: string, needle: Buffer): boolean {
   }
 }
 
-/** Records every message a client receives, so a test can wait for one by id. */
-function inbox(client: ClientPair['bob']): { wait(id: string): Promise<StoredMessage> } {
-  const seen = new Map<string, StoredMessage>();
-  const waiters = new Map<string, (m: StoredMessage) => void>();
-  client.on('message', (m) => {
-    seen.set(m.id, m);
-    waiters.get(m.id)?.(m);
-  });
-  return {
-    wait: (id) => {
-      const m = seen.get(id);
-      return m ? Promise.resolve(m) : new Promise((resolve) => waiters.set(id, resolve));
-    },
-  };
-}
-
-function blobFiles(dataDir: string): string[] {
-  const dir = join(dataDir, 'blobs');
-  return existsSync(dir) ? readdirSync(dir).map((n) => join(dir, n)) : [];
-}
-
 describe('attachments end to end', () => {
   const dirs = tempDir('attach');
-  let relay: TestRelay;
-  let proxy: CuttingProxy;
-  let pair: ClientPair;
-  let blobBaseUrl: string;
-  let bobInbox: ReturnType<typeof inbox>;
-
-  before(async () => {
-    relay = await startRelay(join(dirs.path, 'relay'));
-    proxy = await CuttingProxy.start(relay.port);
-    pair = await connectedPair(relay.url, { alice: join(dirs.path, 'alice'), bob: join(dirs.path, 'bob') });
-    const base = new URL(blobBaseUrlFor(relay.url));
-    base.port = String(proxy.port);
-    blobBaseUrl = base.href;
-    bobInbox = inbox(pair.bob);
-  });
-
-  after(async () => {
-    await pair?.alice.close();
-    await pair?.bob.close();
-    await proxy?.close();
-    await relay?.stop();
-    dirs.remove();
-  });
+  const rig = attachmentRig(dirs);
 
   it('a 100 MB file survives cut connections in both directions and arrives bit-identical', async (t) => {
     const size = 100 * MB;
@@ -111,56 +68,56 @@ describe('attachments end to end', () => {
     const expected = writeTestFile(source, size);
     // Cut every connection after 12-25 MB of traffic: several cuts per direction, mid-request.
     let n = 0;
-    proxy.cutAfter = () => 12 * MB + ((n++ * 7_777_777) % (13 * MB));
+    rig.proxy.cutAfter = () => 12 * MB + ((n++ * 7_777_777) % (13 * MB));
     let peakMemory = 0;
     const sample = () => {
       const m = process.memoryUsage();
       peakMemory = Math.max(peakMemory, m.heapUsed + m.arrayBuffers);
     };
     const progress: TransferProgress[] = [];
-    const sent = await pair.alice.sendAttachment(pair.bobId, source, {
-      blobBaseUrl,
+    const sent = await rig.pair.alice.sendAttachment(rig.pair.bobId, source, {
+      blobBaseUrl: rig.blobBaseUrl,
       retryBaseMs: 10,
       onProgress: (p) => {
         sample();
         if (progress.length === 0 || p.retries || p.done === p.total) progress.push(p);
       },
     });
-    const uploadCuts = proxy.cuts;
+    const uploadCuts = rig.proxy.cuts;
     assert.ok(uploadCuts >= 3, `upload saw ${uploadCuts} cuts`);
     assert.ok(progress.some((p) => (p.retries ?? 0) > 0));
     assert.equal(progress.at(-1)?.done, blobSizeFor(size));
     assert.match(sent.text, /^\[file\] big\.bin \(100 MB\)$/);
 
     // The relay holds one blob: padded to its bucket, without a trace of the plaintext.
-    const files = blobFiles(relay.dataDir);
+    const files = blobFiles(rig.relay.dataDir);
     assert.equal(files.length, 1);
     assert.equal(statSync(files[0]!).size, blobSizeFor(size));
     assert.equal(fileContains(source, MARKER), true); // the check itself works
     assert.equal(fileContains(files[0]!, MARKER), false);
 
-    const message = await bobInbox.wait(sent.id);
-    assert.deepEqual(pair.bob.attachment(message.id), { fileName: 'big.bin', contentType: 'application/octet-stream', size });
+    const message = await rig.bobInbox.wait(sent.id);
+    assert.deepEqual(rig.pair.bob.attachment(message.id), { fileName: 'big.bin', contentType: 'application/octet-stream', size });
     const dest = join(dirs.path, 'downloaded.bin');
-    const got = await pair.bob.downloadAttachment(message.id, dest, { retryBaseMs: 10, rangeBytes: 8 * MB, onProgress: sample });
-    assert.ok(proxy.cuts - uploadCuts >= 3, `download saw ${proxy.cuts - uploadCuts} cuts`);
+    const got = await rig.pair.bob.downloadAttachment(message.id, dest, { retryBaseMs: 10, rangeBytes: 8 * MB, onProgress: sample });
+    assert.ok(rig.proxy.cuts - uploadCuts >= 3, `download saw ${rig.proxy.cuts - uploadCuts} cuts`);
     assert.equal(got.size, size);
     assert.equal(await sha256File(dest), expected);
     assert.equal(existsSync(`${dest}.part`), false);
     // Streaming: nothing near the file size was ever held in memory.
     assert.ok(peakMemory < 160 * MB, `peak heap+buffers ${Math.round(peakMemory / MB)} MB`);
-    t.diagnostic(`cuts: ${uploadCuts} during upload, ${proxy.cuts - uploadCuts} during download; peak heap+buffers ${Math.round(peakMemory / MB)} MB`);
-    proxy.cutAfter = null;
+    t.diagnostic(`cuts: ${uploadCuts} during upload, ${rig.proxy.cuts - uploadCuts} during download; peak heap+buffers ${Math.round(peakMemory / MB)} MB`);
+    rig.proxy.cutAfter = null;
   });
 
   it('rejects a blob tampered with on the relay and leaves no partial file', async () => {
     const source = join(dirs.path, 'small.txt');
     writeTestFile(source, 300_000);
-    const before = new Set(blobFiles(relay.dataDir));
-    const sent = await pair.alice.sendAttachment(pair.bobId, source, { blobBaseUrl, caption: 'notes' });
-    const message = await bobInbox.wait(sent.id);
+    const before = new Set(blobFiles(rig.relay.dataDir));
+    const sent = await rig.pair.alice.sendAttachment(rig.pair.bobId, source, { blobBaseUrl: rig.blobBaseUrl, caption: 'notes' });
+    const message = await rig.bobInbox.wait(sent.id);
     assert.match(message.text, /^\[file\] small\.txt \(293 KB\) notes$/);
-    const blob = blobFiles(relay.dataDir).find((f) => !before.has(f))!;
+    const blob = blobFiles(rig.relay.dataDir).find((f) => !before.has(f))!;
     const fh = await open(blob, 'r+');
     const one = Buffer.alloc(1);
     await fh.read(one, 0, 1, 70_000);
@@ -168,7 +125,7 @@ describe('attachments end to end', () => {
     await fh.write(one, 0, 1, 70_000);
     await fh.close();
     const dest = join(dirs.path, 'tampered.txt');
-    await assert.rejects(pair.bob.downloadAttachment(message.id, dest), (e: unknown) => e instanceof ClientError && e.code === 'ATTACHMENT_TAMPERED');
+    await assert.rejects(rig.pair.bob.downloadAttachment(message.id, dest), (e: unknown) => e instanceof ClientError && e.code === 'ATTACHMENT_TAMPERED');
     assert.equal(existsSync(dest), false);
     assert.equal(existsSync(`${dest}.part`), false);
   });
@@ -176,12 +133,12 @@ describe('attachments end to end', () => {
   it('downloads into a directory under a safe name; unknown ids are UNKNOWN_MESSAGE', async () => {
     const source = join(dirs.path, 'photo.png');
     writeTestFile(source, 10_000);
-    const sent = await pair.alice.sendAttachment(pair.bobId, source, { blobBaseUrl });
-    const message = await bobInbox.wait(sent.id);
-    assert.equal(pair.bob.attachment(message.id)?.contentType, 'image/png');
-    const got = await pair.bob.downloadAttachment(message.id, dirs.path);
+    const sent = await rig.pair.alice.sendAttachment(rig.pair.bobId, source, { blobBaseUrl: rig.blobBaseUrl });
+    const message = await rig.bobInbox.wait(sent.id);
+    assert.equal(rig.pair.bob.attachment(message.id)?.contentType, 'image/png');
+    const got = await rig.pair.bob.downloadAttachment(message.id, dirs.path);
     assert.equal(got.path, join(dirs.path, 'photo.png'));
-    await assert.rejects(pair.bob.downloadAttachment('00'.repeat(16), dirs.path), (e: unknown) => e instanceof ClientError && e.code === 'UNKNOWN_MESSAGE');
-    await assert.rejects(pair.alice.sendAttachment(pair.bobId, join(dirs.path, 'missing.bin'), { blobBaseUrl }), (e: unknown) => e instanceof ClientError && e.code === 'FILE_ERROR');
+    await assert.rejects(rig.pair.bob.downloadAttachment('00'.repeat(16), dirs.path), (e: unknown) => e instanceof ClientError && e.code === 'UNKNOWN_MESSAGE');
+    await assert.rejects(rig.pair.alice.sendAttachment(rig.pair.bobId, join(dirs.path, 'missing.bin'), { blobBaseUrl: rig.blobBaseUrl }), (e: unknown) => e instanceof ClientError && e.code === 'FILE_ERROR');
   });
 });

@@ -15,20 +15,12 @@ import {
   linkedAccountKey,
 } from '../src/index.node.js';
 import type { PigeonClient } from '../src/index.node.js';
-import { newDeviceOf, openClient, startRelay, tempDir } from './helpers.js';
-import type { TestRelay } from './helpers.js';
+import { newDeviceOf, openClient, relayForFile, tempDir } from './helpers.js';
 import { befriend, closeAll, makePerson, waitUntil } from './group-helpers.js';
 import type { Person } from './group-helpers.js';
 
 const root = tempDir('devices');
-let relay: TestRelay;
-before(async () => {
-  relay = await startRelay(join(root.path, 'relay'));
-});
-after(async () => {
-  await relay.stop();
-  root.remove();
-});
+const relay = relayForFile(root);
 
 const texts = (c: PigeonClient, contactId: string) => c.messages(contactId).map((m) => m.text);
 const groupTexts = (c: PigeonClient, groupId: string) => (c.groups.list().some((g) => g.id === groupId) ? c.groups.messages(groupId).map((m) => m.text) : []);

@@ -4,30 +4,20 @@
  * removed member never gets the reference of later files. Real clients, in-process relay.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isClientError } from '../src/index.node.js';
 import type { GroupMessage } from '../src/index.node.js';
-import { nextEvent, startRelay, tempDir } from './helpers.js';
-import type { TestRelay } from './helpers.js';
+import { blobFiles } from './attachment-helpers.js';
+import { nextEvent, relayForFile, tempDir } from './helpers.js';
 import { befriend, closeAll, makePerson, waitUntil } from './group-helpers.js';
 import type { Person } from './group-helpers.js';
 
 const root = tempDir('group-attachments');
-let relay: TestRelay;
-before(async () => {
-  relay = await startRelay(join(root.path, 'relay'));
-});
-after(async () => {
-  await relay.stop();
-  root.remove();
-});
+const relay = relayForFile(root);
 
-const blobCount = () => {
-  const dir = join(root.path, 'relay', 'blobs');
-  return existsSync(dir) ? readdirSync(dir).length : 0;
-};
+const blobCount = () => blobFiles(relay.dataDir).length;
 const hasMessage = (p: Person, groupId: string, id: string) => p.client.groups.list().some((g) => g.id === groupId) && p.client.groups.messages(groupId).some((m) => m.id === id);
 
 function fileOf(name: string, size: number, seed: number): { path: string; bytes: Uint8Array } {

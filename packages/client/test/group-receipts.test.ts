@@ -6,20 +6,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MAX_RECEIPT_IDS, decodeGroupPayload, encodeGroupPayload, isClientError } from '../src/index.node.js';
 import type { GroupMessage } from '../src/index.node.js';
-import { nextEvent, openClient, startRelay, tempDir } from './helpers.js';
-import type { TestRelay } from './helpers.js';
+import { nextEvent, openClient, relayForFile, tempDir } from './helpers.js';
 import { befriend, closeAll, makePerson, waitUntil } from './group-helpers.js';
 import type { Person } from './group-helpers.js';
 
 const root = tempDir('group-receipts');
-let relay: TestRelay;
-before(async () => {
-  relay = await startRelay(root.path + '/relay');
-});
-after(async () => {
-  await relay.stop();
-  root.remove();
-});
+const relay = relayForFile(root);
 
 const texts = (p: Person, groupId: string) => (p.client.groups.list().some((g) => g.id === groupId) ? p.client.groups.messages(groupId).map((m) => m.text) : []);
 const hasGroup = (p: Person, groupId: string, members?: number) => p.client.groups.list().some((g) => g.id === groupId && g.active && (members === undefined || g.members.length === members));

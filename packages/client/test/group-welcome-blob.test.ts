@@ -3,7 +3,7 @@
  * relay's blob store ONCE (encrypted), each newcomer gets a reference. Real relay, real clients.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createRelay } from '@pigeon/relay';
@@ -19,6 +19,7 @@ import {
   welcomeByBlob,
   welcomeThreshold,
 } from '../src/index.node.js';
+import { blobFiles } from './attachment-helpers.js';
 import { openClient, tempDir } from './helpers.js';
 import { befriend, closeAll, makePerson, waitUntil } from './group-helpers.js';
 import type { Person } from './group-helpers.js';
@@ -36,11 +37,6 @@ after(async () => {
   await relay.stop();
   root.remove();
 });
-
-function blobFiles(dataDir: string): string[] {
-  const dir = join(dataDir, 'blobs');
-  return existsSync(dir) ? readdirSync(dir).map((n) => join(dir, n)) : [];
-}
 
 function newBlobs(before: readonly string[]): string[] {
   return blobFiles(relay.dataDir).filter((f) => !before.includes(f));

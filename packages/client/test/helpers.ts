@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { createRelay } from '@pigeon/relay';
 import type { Relay } from '@pigeon/relay';
 import { defaultBackend } from '@pigeon/crypto';
@@ -44,6 +45,39 @@ export async function startRelay(dataDir: string, port = 0): Promise<TestRelay> 
       await relay.start();
       running = true;
     },
+  };
+}
+
+/**
+ * One relay for the whole test file, in `root`/relay: started before its tests, stopped (and `root`
+ * removed) after them. The returned relay reads through to the running one, so it can be used
+ * from module-level code that runs inside the tests.
+ */
+export function relayForFile(root: { path: string; remove: () => void }): TestRelay {
+  let started: TestRelay | undefined;
+  before(async () => {
+    started = await startRelay(join(root.path, 'relay'));
+  });
+  after(async () => {
+    await started?.stop();
+    root.remove();
+  });
+  const running = (): TestRelay => {
+    if (!started) throw new Error('the relay is used before the tests started');
+    return started;
+  };
+  return {
+    get url() {
+      return running().url;
+    },
+    get port() {
+      return running().port;
+    },
+    get dataDir() {
+      return running().dataDir;
+    },
+    stop: () => running().stop(),
+    restart: () => running().restart(),
   };
 }
 

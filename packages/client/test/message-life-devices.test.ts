@@ -7,20 +7,12 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { PigeonClient } from '../src/index.node.js';
-import { openClient, startRelay, tempDir } from './helpers.js';
-import type { TestRelay } from './helpers.js';
+import { openClient, relayForFile, tempDir } from './helpers.js';
 import { befriend, closeAll, makePerson, waitUntil } from './group-helpers.js';
 import type { Person } from './group-helpers.js';
 
 const root = tempDir('life-devices');
-let relay: TestRelay;
-before(async () => {
-  relay = await startRelay(join(root.path, 'relay'));
-});
-after(async () => {
-  await relay.stop();
-  root.remove();
-});
+const relay = relayForFile(root);
 
 async function link(existing: Person, name: string): Promise<Person> {
   const home = join(root.path, `${name}-${Math.random().toString(16).slice(2)}`);

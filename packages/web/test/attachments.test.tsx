@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { render } from 'preact';
 import { act } from 'preact/test-utils';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { AttachmentInfo, PigeonClient, StoredMessage, TransferProgress } from '@pigeon/client';
 import { formatBytes } from '@pigeon/client';
 import {
@@ -18,6 +18,7 @@ import {
   type AttachmentSender,
 } from '../src/logic/attachments.js';
 import { AttachmentBubble, UploadBubble } from '../src/ui/AttachmentBubble.js';
+import { mount } from './dom-mount.js';
 
 const info = (over: Partial<AttachmentInfo> = {}): AttachmentInfo => ({ fileName: 'cat.png', contentType: 'image/png', size: 2048, ...over });
 const msg = (over: Partial<StoredMessage> = {}): StoredMessage => ({
@@ -127,18 +128,6 @@ describe('image cache', () => {
 });
 
 describe('attachment bubbles', () => {
-  let root: HTMLElement | null = null;
-  function mount(node: preact.ComponentChild): HTMLElement {
-    root = document.createElement('div');
-    document.body.append(root);
-    act(() => render(node, root!));
-    return root;
-  }
-  afterEach(() => {
-    if (root) render(null, root);
-    root?.remove();
-    root = null;
-  });
   const flush = () => act(async () => new Promise((r) => setTimeout(r, 0)));
 
   it('downloads a small image at once and shows it from an object URL, revoked on unmount', async () => {
@@ -154,7 +143,7 @@ describe('attachment bubbles', () => {
     const img = el.querySelector('img[data-testid=attachment-image]') as HTMLImageElement;
     expect(img.getAttribute('src')).toBe('blob:test/0');
     expect(imageCache.get('img-1')?.type).toBe('image/png');
-    act(() => render(null, root!));
+    act(() => render(null, el));
     expect(revoked).toEqual(['blob:test/0']);
     vi.restoreAllMocks();
   });
@@ -190,7 +179,7 @@ describe('attachment bubbles', () => {
     const el = mount(<UploadBubble upload={{ id: 1, contactId: 'c1', fileName: 'a.pdf', size: 4096, contentType: 'application/pdf', progress: { phase: 'upload', done: 3, total: 4 }, error: null }} />);
     expect((el.querySelector('progress') as HTMLProgressElement).getAttribute('value')).toBe('75');
     expect(el.textContent).toContain('75%');
-    act(() => render(<UploadBubble upload={{ id: 1, contactId: 'c1', fileName: 'a.pdf', size: 4096, contentType: 'application/pdf', progress: null, error: 'RELAY_UNREACHABLE' }} />, root!));
+    act(() => render(<UploadBubble upload={{ id: 1, contactId: 'c1', fileName: 'a.pdf', size: 4096, contentType: 'application/pdf', progress: null, error: 'RELAY_UNREACHABLE' }} />, el));
     expect(el.querySelector('[role=alert]')?.textContent).toContain('RELAY_UNREACHABLE');
   });
 });

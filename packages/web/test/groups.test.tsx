@@ -1,5 +1,4 @@
 // @vitest-environment happy-dom
-import { render } from 'preact';
 import { act } from 'preact/test-utils';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AttachmentInfo, Contact, Group, GroupMessage, PigeonClient, TransferProgress } from '@pigeon/client';
@@ -24,6 +23,7 @@ import { ConversationList } from '../src/ui/ConversationList.js';
 import { GroupChatView } from '../src/ui/GroupChatView.js';
 import { GroupInfoPanel } from '../src/ui/GroupInfoPanel.js';
 import { NewGroupPanel } from '../src/ui/NewGroupPanel.js';
+import { mount } from './dom-mount.js';
 
 const contact = (id: string, name: string, addedAt = 1): Contact => ({ id, name, pigeonId: `p-${id}`, relayUrl: 'ws://r/pigeon', verified: false, addedAt, keyChanged: false });
 const ann = contact('ann', 'Ann');
@@ -44,18 +44,8 @@ const gmsg = (over: Partial<GroupMessage> = {}): GroupMessage => ({
   id: 'm1', groupId: 'g1', senderId: 'ann', senderName: 'Ann', direction: 'in', text: 'hello group', sentAt: 100, receivedAt: 101, state: 'delivered', read: false, ...over,
 });
 
-let root: HTMLElement | null = null;
-function mount(node: preact.ComponentChild): HTMLElement {
-  root = document.createElement('div');
-  document.body.append(root);
-  act(() => render(node, root!));
-  return root;
-}
 afterEach(() => {
   vi.unstubAllGlobals();
-  if (root) render(null, root);
-  root?.remove();
-  root = null;
 });
 const noop = () => undefined;
 const input = async (el: HTMLInputElement | HTMLTextAreaElement, value: string) =>

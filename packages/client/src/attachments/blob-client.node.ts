@@ -8,7 +8,7 @@
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { BLOB_HEADERS, BlobError, isBlobErrorCode, type CreateUploadReply, type FinalizeReply } from '@pigeon/api';
-import { contentRangeMatches, TransportError, type BlobTransport, type CreatedUpload } from './blob-transport.js';
+import { contentRangeMatches, refuseWithRelayDate, TransportError, type BlobTransport, type CreatedUpload } from './blob-transport.js';
 
 export { TransportError, relayDateOf, type CreatedUpload } from './blob-transport.js';
 
@@ -124,15 +124,7 @@ export class BlobHttpClient implements BlobTransport {
       'content-type': 'application/json',
       'content-length': String(body.length),
     }, body, this.idleTimeoutMs);
-    if (res.statusCode !== 201) {
-      const date = res.headers.date ? Date.parse(res.headers.date) : NaN;
-      try {
-        await refusal(res);
-      } catch (err) {
-        if (err instanceof BlobError) Object.assign(err, { relayDate: Number.isFinite(date) ? date : null });
-        throw err;
-      }
-    }
+    if (res.statusCode !== 201) await refuseWithRelayDate(res.headers.date, () => refusal(res));
     const reply = await json<CreateUploadReply>(res);
     return { ...reply, uploadUrl: this.abs(reply.uploadPath).href, downloadUrl: this.abs(reply.downloadPath).href };
   }

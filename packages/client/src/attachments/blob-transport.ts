@@ -6,7 +6,7 @@
  * Contract: a refusal is a BlobError with the relay's code; a dropped, stalled or refused
  * connection is a TransportError (or any other non-ClientError), which the drivers retry.
  */
-import type { CreateUploadReply, FinalizeReply } from '@pigeon/api';
+import { BlobError, type CreateUploadReply, type FinalizeReply } from '@pigeon/api';
 
 export class TransportError extends Error {
   override readonly name = 'TransportError';
@@ -33,6 +33,21 @@ export interface BlobTransport {
 export function relayDateOf(err: unknown): number | null {
   const value = (err as { relayDate?: unknown } | null)?.relayDate;
   return typeof value === 'number' ? value : null;
+}
+
+/**
+ * Throws the relay's refusal of a create (`refuse` reads it from the reply), stamped with the
+ * relay's clock from its Date header for relayDateOf. Both blob clients use it, so a skewed
+ * clock is recognised the same way in Node and in a browser.
+ */
+export async function refuseWithRelayDate(dateHeader: string | null | undefined, refuse: () => Promise<never>): Promise<never> {
+  const date = Date.parse(dateHeader ?? '');
+  try {
+    return await refuse();
+  } catch (err) {
+    if (err instanceof BlobError) Object.assign(err, { relayDate: Number.isFinite(date) ? date : null });
+    throw err;
+  }
 }
 
 /** Parses `bytes a-b/n` and checks it is exactly [from, to). */

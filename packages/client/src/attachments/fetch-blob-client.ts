@@ -11,7 +11,7 @@
  * endpoints are same-origin (no CORS); another relay's blobs are not reachable (docs/attachments.md).
  */
 import { BLOB_HEADERS, BlobError, isBlobErrorCode, type CreateUploadReply, type FinalizeReply } from '@pigeon/api';
-import { contentRangeMatches, headerInteger, TransportError, type BlobTransport, type CreatedUpload } from './blob-transport.js';
+import { contentRangeMatches, headerInteger, refuseWithRelayDate, TransportError, type BlobTransport, type CreatedUpload } from './blob-transport.js';
 
 /** Default idle timeout, as in the Node client. */
 export const FETCH_IDLE_TIMEOUT_MS = 30_000;
@@ -128,15 +128,7 @@ export class FetchBlobClient implements BlobTransport {
   async create(authorization: string, size: number): Promise<CreatedUpload> {
     const url = this.baseUrl.replace(/\/?$/, '/uploads');
     return this.request(url, { method: 'POST', headers: { [BLOB_HEADERS.authorization]: authorization, 'content-type': 'application/json' }, body: JSON.stringify({ size }) }, this.idleMs, async (res) => {
-      if (res.status !== 201) {
-        const date = Date.parse(res.headers.get('date') ?? '');
-        try {
-          await refusal(res);
-        } catch (err) {
-          if (err instanceof BlobError) Object.assign(err, { relayDate: Number.isFinite(date) ? date : null });
-          throw err;
-        }
-      }
+      if (res.status !== 201) await refuseWithRelayDate(res.headers.get('date'), () => refusal(res));
       const reply = await json<CreateUploadReply>(res);
       return { ...reply, uploadUrl: new URL(reply.uploadPath, url).href, downloadUrl: new URL(reply.downloadPath, url).href };
     });

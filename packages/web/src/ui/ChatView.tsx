@@ -1,16 +1,15 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Contact, PigeonClient, StoredMessage } from '@pigeon/client';
-import { MAX_TEXT_BYTES } from '@pigeon/client';
-import { dayLabel, withDaySeparators } from '../logic/format.js';
 import type { KeyChangeWarning } from '../logic/key-change.js';
 import { errorCode } from './errors.js';
 import { useI18n } from './i18n-context.js';
 import { MessageBubble } from './MessageBubble.js';
 import type { MessageActions } from './MessageBubble.js';
 import { TIMER_CHOICES, TYPING_IDLE_MS, timerLabel } from '../logic/life.js';
-import { attachmentOf, UploadBubble } from './AttachmentBubble.js';
-import { AttachButton, sendTransferredFile, usePendingUploads } from './AttachButton.js';
-import { useStickyLog } from './useStickyLog.js';
+import { attachmentOf } from './AttachmentBubble.js';
+import { AttachButton, sendTransferredFile } from './AttachButton.js';
+import { Composer, useComposer } from './Composer.js';
+import { MessageLog } from './MessageLog.js';
 
 export interface ChatProps {
   readonly client: PigeonClient;
@@ -28,12 +27,10 @@ export interface ChatProps {
   readonly onChanged?: () => void;
 }
 
-const encoder = new TextEncoder();
-
 export function ChatView({ client, contact, messages, warning, onSent, onSafety, onDismissWarning, onAcknowledgeKeyChange, onBack, typing = false, onChanged = () => undefined }: ChatProps) {
-  const { t, locale } = useI18n();
-  const [draft, setDraft] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const { t } = useI18n();
+  const composer = useComposer(contact.id);
+  const { draft, setDraft, setError, inputRef } = composer;
   const [replyTo, setReplyTo] = useState<StoredMessage | null>(null);
   const [editing, setEditing] = useState<StoredMessage | null>(null);
   const [timerMs, setTimerMs] = useState(() => client.disappearingTimer(contact.id));
@@ -82,24 +79,7 @@ export function ChatView({ client, contact, messages, warning, onSent, onSafety,
       client.deleteForEveryone(m.id).then(onChanged, fail);
     },
   };
-  const logRef = useRef<HTMLDivElement>(null);
-  const headingRef = useRef<HTMLHeadingElement>(null);
-  const inputRef = useRef<HTMLTextAreaElement>(null);
-
-  useEffect(() => {
-    headingRef.current?.focus();
-    setDraft('');
-    setError(null);
-  }, [contact.id]);
-  useEffect(() => {
-    const el = logRef.current;
-    if (el) el.scrollTop = el.scrollHeight;
-  }, [messages.length, contact.id]);
-
-  const tooLong = encoder.encode(draft).length > MAX_TEXT_BYTES;
-  const send = async () => {
-    const text = draft.trim();
-    if (text.length === 0 || tooLong) return;
+  const send = async (text: string) => {
     setError(null);
     if (idleRef.current) {
       clearTimeout(idleRef.current);
@@ -122,9 +102,6 @@ export function ChatView({ client, contact, messages, warning, onSent, onSafety,
     }
     inputRef.current?.focus();
   };
-  const now = Date.now();
-  const pendingUploads = usePendingUploads(contact.id);
-  const sticky = useStickyLog(logRef, pendingUploads.length);
   const sendFileBlocked = contact.keyChanged || blocked;
   return (
     <section
@@ -139,7 +116,7 @@ export function ChatView({ client, contact, messages, warning, onSent, onSafety,
         <button type="button" class="icon back" onClick={onBack} aria-label={t('back')}>
           ←
         </button>
-        <h2 id="chat-title" tabIndex={-1} ref={headingRef}>
+        <h2 id="chat-title" tabIndex={-1} ref={composer.headingRef}>
           {contact.name}
         </h2>
         <span class={`verify-badge ${contact.verified ? 'ok' : ''}`}>{contact.verified ? t('verified') : t('unverified')}</span>
@@ -215,20 +192,13 @@ export function ChatView({ client, contact, messages, warning, onSent, onSafety,
           </div>
         </div>
       )}
-      <div class="log" role="log" aria-live="polite" aria-label={t('messagesOf', { name: contact.name })} ref={logRef} tabIndex={0} onScroll={sticky.onScroll} onLoadCapture={sticky.onLoadCapture}>
-        {withDaySeparators(messages).map((item) =>
-          item.kind === 'day' ? (
-            <div class="day" role="separator" key={item.key}>
-              <span>{dayLabel(item.day, now, locale, { today: t('today'), yesterday: t('yesterday') })}</span>
-            </div>
-          ) : (
-            <MessageBubble m={item.message} key={item.key} actions={actions} attachment={attachmentOf(client, item.message)} />
-          ),
-        )}
-        {pendingUploads.map((u) => (
-          <UploadBubble upload={u} key={`upload-${u.id}`} />
-        ))}
-      </div>
+      <MessageLog
+        conversationId={contact.id}
+        uploadKey={contact.id}
+        label={t('messagesOf', { name: contact.name })}
+        messages={messages}
+        bubble={(m, key) => <MessageBubble m={m} key={key} actions={actions} attachment={attachmentOf(client, m)} />}
+      />
       <p class="typing" aria-live="polite" data-testid="typing">
         {typing ? t('isTyping', { name: contact.name }) : ''}
       </p>
@@ -248,46 +218,19 @@ export function ChatView({ client, contact, messages, warning, onSent, onSafety,
           </button>
         </div>
       )}
-      <form
-        class="composer"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void send();
+      <Composer
+        state={composer}
+        label={t('messageLabel', { name: contact.name })}
+        placeholder={t('messagePlaceholder')}
+        attach={<AttachButton client={client} contactId={contact.id} onSent={onSent} disabled={sendFileBlocked} />}
+        submitLabel={editing ? t('save') : t('send')}
+        onSend={(text) => void send(text)}
+        onInput={typed}
+        onPaste={(e) => {
+          // A pasted image (a screenshot) is sent as a file; pasted text stays text.
+          if (!sendFileBlocked && sendTransferredFile(client, contact.id, e.clipboardData, onSent)) e.preventDefault();
         }}
-      >
-        <label for="composer-input" class="sr-only">
-          {t('messageLabel', { name: contact.name })}
-        </label>
-        <AttachButton client={client} contactId={contact.id} onSent={onSent} disabled={sendFileBlocked} />
-        <textarea
-          id="composer-input"
-          ref={inputRef}
-          rows={1}
-          placeholder={t('messagePlaceholder')}
-          value={draft}
-          aria-invalid={tooLong}
-          onInput={(e) => typed((e.currentTarget as HTMLTextAreaElement).value)}
-          onPaste={(e) => {
-            // A pasted image (a screenshot) is sent as a file; pasted text stays text.
-            if (!sendFileBlocked && sendTransferredFile(client, contact.id, e.clipboardData, onSent)) e.preventDefault();
-          }}
-          onKeyDown={(e) => {
-            // Enter sends, Shift+Enter is a new line (the usual chat convention).
-            if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
-              e.preventDefault();
-              void send();
-            }
-          }}
-        />
-        <button type="submit" class="primary" disabled={draft.trim().length === 0 || tooLong}>
-          {editing ? t('save') : t('send')}
-        </button>
-      </form>
-      {(error || tooLong) && (
-        <p class="error composer-error" role="alert">
-          {tooLong ? t('tooLong') : error}
-        </p>
-      )}
+      />
     </section>
   );
 }

@@ -1,21 +1,10 @@
 import { useState } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
-import type { DeliveryState, StoredMessage } from '@pigeon/client';
-import type { MessageKey } from '../i18n/index.js';
-import { formatFullDate, formatTime } from '../logic/format.js';
+import type { StoredMessage } from '@pigeon/client';
 import { QUICK_REACTIONS, groupReactions } from '../logic/life.js';
+import { BubbleTimeAndState } from './BubbleMeta.js';
 import { CopyButton } from './CopyButton.js';
 import { useI18n } from './i18n-context.js';
-
-const STATE_LABEL: Record<DeliveryState, MessageKey> = {
-  queued: 'stateQueued',
-  sent: 'stateSent',
-  delivered: 'stateDelivered',
-  read: 'stateRead',
-  failed: 'stateFailed',
-};
-/** ✓ at the relay, ✓✓ on their device; read is ✓✓ in the accent colour (styles.css .state-read). */
-const STATE_ICON: Record<DeliveryState, string> = { queued: '🕓', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' };
 
 /** What the user can do with a message (message life); absent = a read-only bubble. */
 export interface MessageActions {
@@ -34,7 +23,7 @@ export interface BubbleAttachment {
 }
 
 export function MessageBubble({ m, actions, attachment }: { m: StoredMessage; actions?: MessageActions; attachment?: BubbleAttachment }) {
-  const { t, locale } = useI18n();
+  const { t } = useI18n();
   const [picking, setPicking] = useState(false);
   const groups = groupReactions(m.reactions, actions?.me ?? '');
   const mine = groups.find((g) => g.mine);
@@ -68,15 +57,7 @@ export function MessageBubble({ m, actions, attachment }: { m: StoredMessage; ac
             ⏱
           </span>
         ) : null}
-        <time dateTime={new Date(m.sentAt).toISOString()} title={formatFullDate(m.sentAt, locale)}>
-          {formatTime(m.sentAt, locale)}
-        </time>
-        {m.direction === 'out' && (
-          <span class={`state state-${m.state}`} title={t(STATE_LABEL[m.state])}>
-            <span aria-hidden="true">{STATE_ICON[m.state]}</span>
-            <span class="sr-only">{t(STATE_LABEL[m.state])}</span>
-          </span>
-        )}
+        <BubbleTimeAndState sentAt={m.sentAt} direction={m.direction} state={m.state} />
         {/* A file's message text is only its summary line: copy the caption, if there is one. */}
         {!m.deleted && (!attachment || attachment.caption !== '') && <CopyButton text={attachment ? attachment.caption : m.text} class="link copy" />}
         {actions && !m.deleted && (
