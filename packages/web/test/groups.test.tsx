@@ -196,6 +196,31 @@ describe('group components', () => {
     vi.restoreAllMocks();
   });
 
+  it('a file pasted or dropped into a group chat goes to the group; pasted text stays text', async () => {
+    const sendAttachmentBlob = vi.fn(async () => gmsg({ id: 'p', direction: 'out', text: '[file] shot.png (8 B)' }));
+    const client = { groups: { attachment: () => undefined, sendAttachmentBlob } } as unknown as PigeonClient;
+    const el = mount(<GroupChatView client={client} group={group()} messages={[]} contacts={[ann]} onSent={noop} onInfo={noop} onBack={noop} />);
+    const shot = new File([new Uint8Array(8)], 'shot.png', { type: 'image/png' });
+    const transfer = (files: File[]) => ({ files: { length: files.length, item: (i: number) => files[i] ?? null }, types: files.length ? ['Files'] : ['text/plain'] });
+    const paste = (files: File[]) => {
+      const e = new Event('paste', { bubbles: true, cancelable: true });
+      Object.defineProperty(e, 'clipboardData', { value: transfer(files) });
+      return e;
+    };
+    const input = el.querySelector('textarea, input[type=text]') as HTMLElement;
+    const textPaste = paste([]);
+    await act(async () => void input.dispatchEvent(textPaste));
+    expect(sendAttachmentBlob).not.toHaveBeenCalled();
+    expect(textPaste.defaultPrevented).toBe(false);
+    await act(async () => void input.dispatchEvent(paste([shot])));
+    expect(sendAttachmentBlob).toHaveBeenCalledWith('g1', shot, expect.objectContaining({ fileName: 'shot.png' }));
+    const drop = new Event('drop', { bubbles: true, cancelable: true });
+    Object.defineProperty(drop, 'dataTransfer', { value: transfer([shot]) });
+    await act(async () => void el.querySelector('[data-testid=group-chat]')!.dispatchEvent(drop));
+    expect(sendAttachmentBlob).toHaveBeenCalledTimes(2);
+    expect(drop.defaultPrevented).toBe(true);
+  });
+
   it('creates a group with the picked contacts', async () => {
     const created = group();
     const create = vi.fn(async () => created);

@@ -25,6 +25,14 @@ export function sendTransferredFile(client: PigeonClient, contactId: string, dat
   return true;
 }
 
+/** The group-chat twin of sendTransferredFile: a dropped or pasted file goes to the group. */
+export function sendTransferredGroupFile(client: PigeonClient, groupId: string, data: DataTransfer | null, onSent: (m: GroupMessage) => void): boolean {
+  const file = firstFile(data?.files);
+  if (!file) return false;
+  startGroupUpload(client, groupId, file, onSent);
+  return true;
+}
+
 /** The contact's uploads in flight, re-rendered as they progress. */
 export function usePendingUploads(contactId: string): readonly PendingUpload[] {
   const [list, setList] = useState(() => uploads.forContact(contactId));

@@ -2,7 +2,7 @@ import type { Contact, Group, GroupMessage, PigeonClient } from '@pigeon/client'
 import { groupErrorKey, senderNameOf } from '../logic/groups.js';
 import { errorCode } from './errors.js';
 import { groupUploadKey } from '../logic/attachments.js';
-import { FilePickButton, startGroupUpload } from './AttachButton.js';
+import { FilePickButton, sendTransferredGroupFile, startGroupUpload } from './AttachButton.js';
 import { Composer, useComposer } from './Composer.js';
 import { GroupBubble } from './GroupBubble.js';
 import { useI18n } from './i18n-context.js';
@@ -35,7 +35,15 @@ export function GroupChatView({ client, group, messages, contacts, onSent, onInf
     composer.inputRef.current?.focus();
   };
   return (
-    <section class="chat" aria-labelledby="chat-title" data-testid="group-chat">
+    <section
+      class="chat"
+      aria-labelledby="chat-title"
+      data-testid="group-chat"
+      onDragOver={(e) => group.active && e.dataTransfer?.types.includes('Files') && e.preventDefault()}
+      onDrop={(e) => {
+        if (group.active && sendTransferredGroupFile(client, group.id, e.dataTransfer, onSent)) e.preventDefault();
+      }}
+    >
       <header class="pane-header">
         <button type="button" class="icon back" onClick={onBack} aria-label={t('back')}>
           ←
@@ -70,6 +78,10 @@ export function GroupChatView({ client, group, messages, contacts, onSent, onInf
         submitLabel={t('send')}
         disabled={!group.active}
         onSend={(text) => void send(text)}
+        onPaste={(e) => {
+          // A pasted image (a screenshot) is sent as a file; pasted text stays text.
+          if (group.active && sendTransferredGroupFile(client, group.id, e.clipboardData, onSent)) e.preventDefault();
+        }}
       />
     </section>
   );
