@@ -1,4 +1,5 @@
 /** Messages between the delivery benchmark's coordinator and its child processes (Node IPC). */
+import type { StepCounts } from '../common/load-step.js';
 
 export interface DirectoryEntry {
   /** Hex device id (16 bytes). */
@@ -24,21 +25,8 @@ export type ToGenerator =
   | { readonly type: 'step'; readonly step: number; readonly ratePerSecond: number; readonly seconds: number; readonly drainMs: number }
   | { readonly type: 'stop' };
 
-export interface StepReport {
+export interface StepReport extends Readonly<StepCounts> {
   readonly step: number;
-  /** Messages the open-loop schedule called for. */
-  readonly offered: number;
-  /** Sends actually written to a socket. */
-  readonly sent: number;
-  /** Sends skipped because too many were unacknowledged (client-side saturation). */
-  readonly skipped: number;
-  /** Relay `ok` replies to sends, and errors by code. */
-  readonly sendOk: number;
-  readonly sendErrors: Record<string, number>;
-  /** Deliveries of this step's messages to this generator's devices, in the step window / in total. */
-  readonly deliveredInWindow: number;
-  readonly delivered: number;
-  readonly duplicates: number;
   /** Relay `ok` replies to acks. */
   readonly ackOk: number;
   /** Latency samples in ms (send timestamp embedded in the envelope). */

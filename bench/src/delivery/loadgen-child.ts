@@ -7,8 +7,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { CryptoBackend } from '@pigeon/crypto';
-import type { ApiCodec } from './device-connection.js';
-import type { DeviceConnection } from './device-connection.js';
+import { MAX_OUTSTANDING_SENDS, MAX_QUEUED_BYTES, Samples, drainStep, freshStepCounts, now, startOpenLoop, stepCountsOf } from '../common/load-step.js';
+import type { StepCounts } from '../common/load-step.js';
+import type { ApiCodec, PigeonLink, ReplyHandler } from '../common/pigeon-link.js';
 import { ENVELOPE_BYTES } from './envelope.js';
 import type { DirectoryEntry, FromGenerator, StepReport, ToGenerator } from './ipc.js';
 import { registerBenchDevice } from './register-device.js';
@@ -18,20 +19,12 @@ import { missingProtocolFunctions } from '../protocol/pigeon-contract.js';
 const DELIVERY_TOKEN_BYTES = 16;
 /** Devices registering at once (each costs key generation here and signature checks at the relay). */
 const REGISTER_CONCURRENCY = 16;
-/** Open-loop scheduler tick. */
-const TICK_MS = 2;
-/** Unacknowledged sends above this are skipped and counted: the client-side saturation signal. */
-const MAX_OUTSTANDING_SENDS = 20_000;
-/** Above this many bytes queued on one socket, that device's sends are skipped and counted. */
-const MAX_BUFFERED_BYTES = 4 << 20;
-/** Drain ends after this long without a delivery of the step. */
-const QUIET_MS = 300;
 /** Latency samples kept per step and kind (reservoir beyond that). */
 const MAX_SAMPLES = 200_000;
 
 interface Device {
   readonly id: Uint8Array;
-  readonly connection: DeviceConnection;
+  readonly connection: PigeonLink;
 }
 interface Target {
   readonly id: Uint8Array;
@@ -42,38 +35,15 @@ function reply(message: FromGenerator): void {
   process.send?.(message);
 }
 
-const now = (): number => performance.timeOrigin + performance.now();
-
 function fromHex(hex: string): Uint8Array {
   return new Uint8Array(Buffer.from(hex, 'hex'));
-}
-
-class Samples {
-  readonly values: number[] = [];
-  private seen = 0;
-  add(v: number): void {
-    this.seen++;
-    if (this.values.length < MAX_SAMPLES) this.values.push(v);
-    else {
-      const j = Math.floor(Math.random() * this.seen);
-      if (j < MAX_SAMPLES) this.values[j] = v;
-    }
-  }
 }
 
 let generatorIndex = 0;
 const devices: Device[] = [];
 let targets: Target[] = [];
 let currentStep = -1;
-let stepStats: {
-  offered: number;
-  sent: number;
-  skipped: number;
-  sendOk: number;
-  sendErrors: Record<string, number>;
-  deliveredInWindow: number;
-  delivered: number;
-  duplicates: number;
+let stepStats: StepCounts & {
   ackOk: number;
   receipt: Samples;
   ack: Samples;
@@ -86,18 +56,11 @@ let outstanding = 0;
 
 function freshStats(): typeof stepStats {
   return {
-    offered: 0,
-    sent: 0,
-    skipped: 0,
-    sendOk: 0,
-    sendErrors: {},
-    deliveredInWindow: 0,
-    delivered: 0,
-    duplicates: 0,
+    ...freshStepCounts(),
     ackOk: 0,
-    receipt: new Samples(),
-    ack: new Samples(),
-    sendOkLatency: new Samples(),
+    receipt: new Samples(MAX_SAMPLES),
+    ack: new Samples(MAX_SAMPLES),
+    sendOkLatency: new Samples(MAX_SAMPLES),
     windowEnd: Number.POSITIVE_INFINITY,
     lastDeliveryAt: 0,
     seen: new Set(),
@@ -128,37 +91,39 @@ async function loadModules(): Promise<{ protocol: PigeonProtocol; crypto: Crypto
 async function registerDevice(url: string, protocol: PigeonProtocol, crypto: CryptoBackend, codec: ApiCodec): Promise<DirectoryEntry & { device: Device }> {
   const { id, token, connection } = await registerBenchDevice(url, { protocol, crypto, codec }, DELIVERY_TOKEN_BYTES);
   const device: Device = { id, connection };
-  connection.onDeliver = (messageId, envelope) => onDeliver(device, messageId, envelope);
+  connection.onDeliver = onDeliver;
   return { deviceId: Buffer.from(id).toString('hex'), token: Buffer.from(token).toString('hex'), generator: generatorIndex, device };
 }
 
-function onDeliver(device: Device, messageId: Uint8Array, envelope: Uint8Array): void {
-  const t = now();
-  // Ack at once, whatever the step: the mailbox must drain.
+/**
+ * Every delivery, whatever the step (the link has already acked it: the mailbox must drain).
+ * `t` was read before the ack went out; the returned handler times the ack's reply.
+ */
+function onDeliver(envelope: Uint8Array, messageId: Uint8Array, t: number): ReplyHandler | undefined {
   const view = new DataView(envelope.buffer, envelope.byteOffset, envelope.byteLength);
   const valid = envelope.length === ENVELOPE_BYTES;
   const sentAt = valid ? view.getFloat64(0, true) : Number.NaN;
   const step = valid ? view.getUint32(8, true) : -1;
-  const mine = step === currentStep;
+  if (step !== currentStep) return undefined;
   const stats = stepStats;
-  device.connection.send({ type: 'ack', messageIds: [messageId] }, (r) => {
-    if (!mine || stats !== stepStats) return;
+  const onAckReply: ReplyHandler = (r) => {
+    if (stats !== stepStats) return;
     if (r.ok) {
       stats.ackOk++;
       stats.ack.add(now() - sentAt);
     }
-  });
-  if (!mine) return;
+  };
   const key = Buffer.from(messageId).toString('hex');
   if (stats.seen.has(key)) {
     stats.duplicates++;
-    return;
+    return onAckReply;
   }
   stats.seen.add(key);
   stats.lastDeliveryAt = t;
   stats.delivered++;
   if (t <= stats.windowEnd) stats.deliveredInWindow++;
   stats.receipt.add(t - sentAt);
+  return onAckReply;
 }
 
 /** Pre-built envelopes; only the 16-byte header is rewritten per send. */
@@ -174,7 +139,7 @@ function sendOne(step: number): void {
     return;
   }
   const from = devices[Math.floor(Math.random() * devices.length)]!;
-  if (from.connection.bufferedAmount > MAX_BUFFERED_BYTES) {
+  if (from.connection.bufferedAmount > MAX_QUEUED_BYTES) {
     stats.skipped++;
     return;
   }
@@ -191,7 +156,7 @@ function sendOne(step: number): void {
   view.setUint32(12, generatorIndex, true);
   outstanding++;
   stats.sent++;
-  from.connection.send({ type: 'send', messageId, recipientDeviceId: to.id, deliveryToken: to.token, envelope }, (r) => {
+  from.connection.request({ type: 'send', messageId, recipientDeviceId: to.id, deliveryToken: to.token, envelope }, (r) => {
     outstanding--;
     if (stats !== stepStats) return;
     if (r.ok) {
@@ -206,46 +171,14 @@ function sendOne(step: number): void {
 async function runStep(step: number, ratePerSecond: number, seconds: number, drainMs: number): Promise<StepReport> {
   stepStats = freshStats();
   currentStep = step;
-  const cpuStart = process.cpuUsage();
-  const start = performance.now();
-  const end = start + seconds * 1000;
-  stepStats.windowEnd = performance.timeOrigin + end;
-  let scheduled = 0;
-  let windowCpu = { user: 0, system: 0 };
-  // Open loop: the schedule decides how many messages are due, whatever the relay does.
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      const t = Math.min(performance.now(), end);
-      const due = Math.floor(((t - start) / 1000) * ratePerSecond);
-      while (scheduled < due) {
-        scheduled++;
-        sendOne(step);
-      }
-      if (t >= end) {
-        clearInterval(timer);
-        windowCpu = process.cpuUsage(cpuStart);
-        resolve();
-      }
-    }, TICK_MS);
-  });
-  // Drain: until this generator's sends are all answered and no delivery of this step came
-  // for QUIET_MS (the other generator's messages may still be arriving), or the time is up.
-  const drainEnd = performance.now() + drainMs;
-  while (performance.now() < drainEnd && (outstanding > 0 || now() - stepStats.lastDeliveryAt < QUIET_MS)) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  const cpu = windowCpu;
+  const loop = startOpenLoop(ratePerSecond, seconds, () => sendOne(step));
+  stepStats.windowEnd = loop.windowEnd;
+  const cpu = await loop.cpu;
+  await drainStep(drainMs, () => outstanding, () => stepStats.lastDeliveryAt);
   const s = stepStats;
   return {
     step,
-    offered: s.offered,
-    sent: s.sent,
-    skipped: s.skipped,
-    sendOk: s.sendOk,
-    sendErrors: s.sendErrors,
-    deliveredInWindow: s.deliveredInWindow,
-    delivered: s.delivered,
-    duplicates: s.duplicates,
+    ...stepCountsOf(s),
     ackOk: s.ackOk,
     receiptMs: s.receipt.values,
     ackMs: s.ack.values,

@@ -7,8 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CryptoBackend } from '@pigeon/crypto';
 import type { AccountKeys, PigeonProtocol } from '../protocol/pigeon-contract.js';
-import type { ApiCodec } from './device-connection.js';
-import { DeviceConnection } from './device-connection.js';
+import { PigeonLink, type ApiCodec } from '../common/pigeon-link.js';
 
 /** The protocol functions a registration needs. */
 export type RegistrationProtocol = Pick<PigeonProtocol, 'createAccountKeys' | 'createDeviceKeys' | 'generateSignedPreKey' | 'generateKemPreKey' | 'deviceIdOf' | 'authMessage' | 'encodeDeviceCertificate'>;
@@ -18,7 +17,7 @@ export interface RegisteredDevice {
   /** The device id (deviceIdOf its signing key). */
   readonly id: Uint8Array;
   readonly token: Uint8Array;
-  readonly connection: DeviceConnection;
+  readonly connection: PigeonLink;
 }
 
 export async function registerBenchDevice(
@@ -34,8 +33,8 @@ export async function registerBenchDevice(
   const id = await protocol.deviceIdOf(crypto, keys.certificate.deviceSigningKey);
   const token = new Uint8Array(randomBytes(tokenBytes));
 
-  const connection = await DeviceConnection.open(url, codec);
-  const nonce = await connection.challengeNonce();
+  const connection = await PigeonLink.open(url, undefined, codec);
+  const nonce = await connection.challenge();
   const signature = await crypto.ed25519Sign(keys.signing.secretKey, protocol.authMessage(nonce));
   await connection.requestOk({ type: 'register', certificate: protocol.encodeDeviceCertificate(keys.certificate), signature }, 'register');
   await connection.requestOk(

@@ -14,7 +14,7 @@ import { decodeRelayFrame, encodeClientFrame } from '@pigeon/api';
 import { defaultBackend } from '@pigeon/crypto';
 import * as protocol from '@pigeon/protocol';
 import { PigeonClient, encodeInviteLink } from '@pigeon/client';
-import type { DeviceConnection } from '../delivery/device-connection.js';
+import type { PigeonLink } from '../common/pigeon-link.js';
 import { registerBenchDevice } from '../delivery/register-device.js';
 import type { FromMembers, ToMembers } from './ipc.js';
 
@@ -23,7 +23,7 @@ const REGISTER_CONCURRENCY = 32;
 const TOKEN_BYTES = 32;
 
 interface LightMember {
-  readonly connection: DeviceConnection;
+  readonly connection: PigeonLink;
   /** A delivery arrived since the last `expect`. */
   got: boolean;
 }
@@ -43,10 +43,9 @@ function reply(message: FromMembers): void {
 async function registerLight(url: string, index: number): Promise<{ link: string; deviceId: string }> {
   const { account, id, token, connection } = await registerBenchDevice(url, { protocol, crypto, codec }, TOKEN_BYTES);
   const member: LightMember = { connection, got: false };
-  // Ack at once (the mailbox must drain: welcome and cards are big); count what arrives.
-  connection.onDeliver = (messageId) => {
+  // The link acks every delivery at once (the mailbox must drain: welcome and cards are big); count what arrives.
+  connection.onDeliver = () => {
     member.got = true;
-    connection.send({ type: 'ack', messageIds: [messageId] }, () => undefined);
   };
   // By index: the coordinator's groups take the first light members of its (index-ordered) links.
   light[index] = member;

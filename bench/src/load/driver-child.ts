@@ -9,8 +9,9 @@ import { randomBytes } from 'node:crypto';
 import type { CryptoBackend } from '@pigeon/crypto';
 import type { DeviceKeys, PigeonProtocol, AccountKeys } from '../protocol/pigeon-contract.js';
 import type { DrainReport, Entry, FromDriver, ServerTarget, SetupRequest, StepReport, StoreReport, ToDriver } from './ipc.js';
-import { now, PayloadPool, readHeader } from './payload.js';
-import { PigeonLink, type ApiCodec, type Reply } from './pigeon-link.js';
+import { MAX_OUTSTANDING_SENDS, MAX_QUEUED_BYTES, Samples, TICK_MS, drainStep, freshStepCounts, now, startOpenLoop, stepCountsOf } from '../common/load-step.js';
+import { PigeonLink, type ApiCodec, type Reply } from '../common/pigeon-link.js';
+import { PayloadPool, readHeader } from './payload.js';
 import { XmppLink } from './xmpp-link.js';
 
 const DELIVERY_TOKEN_BYTES = 16;
@@ -25,14 +26,6 @@ const SETUP_ATTEMPTS = 3;
 const RETRY_BACKOFF_MS = 1000;
 /** Devices per benchmark account for idle connections (the relay allows 32 per account). */
 const IDLE_DEVICES_PER_ACCOUNT = 32;
-/** Open-loop scheduler tick. */
-const TICK_MS = 2;
-/** Unanswered Pigeon sends above this are skipped and counted (client-side saturation). */
-const MAX_OUTSTANDING = 20_000;
-/** Bytes queued on one socket above which its sends are skipped and counted. */
-const MAX_QUEUED_BYTES = 4 << 20;
-/** Step drain ends after this long without a delivery of the step. */
-const QUIET_MS = 300;
 /** Latency samples kept per step (reservoir beyond). */
 const MAX_SAMPLES = 100_000;
 const XMPP_PASSWORD = 'benchpw';
@@ -81,32 +74,12 @@ async function load(): Promise<NonNullable<typeof modules>> {
 
 // ---------------------------------------------------------------- delivery accounting
 
-class Samples {
-  readonly values: number[] = [];
-  private seen = 0;
-  add(v: number): void {
-    this.seen++;
-    if (this.values.length < MAX_SAMPLES) this.values.push(v);
-    else {
-      const j = Math.floor(Math.random() * this.seen);
-      if (j < MAX_SAMPLES) this.values[j] = v;
-    }
-  }
-}
-
 let currentStep = -1;
 let stats = freshStats();
 function freshStats() {
   return {
-    offered: 0,
-    sent: 0,
-    skipped: 0,
-    sendOk: 0,
-    sendErrors: {} as Record<string, number>,
-    deliveredInWindow: 0,
-    delivered: 0,
-    duplicates: 0,
-    receipt: new Samples(),
+    ...freshStepCounts(),
+    receipt: new Samples(MAX_SAMPLES),
     windowEnd: Number.POSITIVE_INFINITY,
     lastDeliveryAt: 0,
     seen: new Set<number>(),
@@ -295,60 +268,34 @@ async function runStep(step: number, rate: number, seconds: number, drainMs: num
   stats = freshStats();
   currentStep = step;
   const s = stats;
-  const cpuStart = process.cpuUsage();
-  const start = performance.now();
-  const end = start + seconds * 1000;
-  s.windowEnd = performance.timeOrigin + end;
-  let scheduled = 0;
-  let cpu = 0;
   const senders = online.filter((e) => e.link !== undefined);
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      const t = Math.min(performance.now(), end);
-      const due = Math.floor(((t - start) / 1000) * rate);
-      while (scheduled < due) {
-        scheduled++;
-        s.offered++;
-        if (outstanding >= MAX_OUTSTANDING || senders.length === 0) {
-          s.skipped++;
-          continue;
-        }
-        const from = senders[Math.floor(Math.random() * senders.length)]!;
-        let to = targets[Math.floor(Math.random() * targets.length)]!;
-        if (to.address === from.address) to = targets[(targets.indexOf(to) + 1) % targets.length]!;
-        outstanding++;
-        const ok = sendOne(from, to, step, (r) => {
-          outstanding--;
-          if (r.ok) s.sendOk++;
-          else s.sendErrors[r.code] = (s.sendErrors[r.code] ?? 0) + 1;
-        });
-        if (ok) s.sent++;
-        else {
-          outstanding--;
-          s.skipped++;
-        }
-      }
-      if (t >= end) {
-        clearInterval(timer);
-        const c = process.cpuUsage(cpuStart);
-        cpu = (c.user + c.system) / 1000;
-        resolve();
-      }
-    }, TICK_MS);
+  const loop = startOpenLoop(rate, seconds, () => {
+    s.offered++;
+    if (outstanding >= MAX_OUTSTANDING_SENDS || senders.length === 0) {
+      s.skipped++;
+      return;
+    }
+    const from = senders[Math.floor(Math.random() * senders.length)]!;
+    let to = targets[Math.floor(Math.random() * targets.length)]!;
+    if (to.address === from.address) to = targets[(targets.indexOf(to) + 1) % targets.length]!;
+    outstanding++;
+    const ok = sendOne(from, to, step, (r) => {
+      outstanding--;
+      if (r.ok) s.sendOk++;
+      else s.sendErrors[r.code] = (s.sendErrors[r.code] ?? 0) + 1;
+    });
+    if (ok) s.sent++;
+    else {
+      outstanding--;
+      s.skipped++;
+    }
   });
-  const drainEnd = performance.now() + drainMs;
-  while (performance.now() < drainEnd && (outstanding > 0 || now() - s.lastDeliveryAt < QUIET_MS)) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  s.windowEnd = loop.windowEnd;
+  const c = await loop.cpu;
+  const cpu = (c.user + c.system) / 1000;
+  await drainStep(drainMs, () => outstanding, () => s.lastDeliveryAt);
   return {
-    offered: s.offered,
-    sent: s.sent,
-    skipped: s.skipped,
-    sendOk: s.sendOk,
-    sendErrors: s.sendErrors,
-    deliveredInWindow: s.deliveredInWindow,
-    delivered: s.delivered,
-    duplicates: s.duplicates,
+    ...stepCountsOf(s),
     receiptMs: s.receipt.values,
     cpuMs: cpu,
   };

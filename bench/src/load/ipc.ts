@@ -1,4 +1,5 @@
 /** Messages between the load coordinator (run-load.ts) and its driver processes (driver-child.ts). */
+import type { StepCounts } from '../common/load-step.js';
 
 /** How a driver reaches one server process of the system under test. */
 export type ServerTarget =
@@ -32,15 +33,7 @@ export type ToDriver =
   | { readonly type: 'close' }
   | { readonly type: 'stop' };
 
-export interface StepReport {
-  readonly offered: number;
-  readonly sent: number;
-  readonly skipped: number;
-  readonly sendOk: number;
-  readonly sendErrors: Record<string, number>;
-  readonly deliveredInWindow: number;
-  readonly delivered: number;
-  readonly duplicates: number;
+export interface StepReport extends Readonly<StepCounts> {
   readonly receiptMs: readonly number[];
   readonly cpuMs: number;
 }

@@ -7,6 +7,7 @@
  * XMPP carries the same 256 bytes base64-encoded in <body> (344 characters).
  */
 import { randomBytes } from 'node:crypto';
+import { now } from '../common/load-step.js';
 
 export const PAYLOAD_BYTES = 256;
 const POOL_SIZE = 64;
@@ -17,8 +18,6 @@ export interface PayloadHeader {
   readonly driver: number;
   readonly seq: number;
 }
-
-export const now = (): number => performance.timeOrigin + performance.now();
 
 export class PayloadPool {
   private readonly pool = Array.from({ length: POOL_SIZE }, () => new Uint8Array(randomBytes(PAYLOAD_BYTES)));

@@ -9,7 +9,7 @@
  * nesting, no '>' inside attribute values); it is a benchmark driver, not a general parser.
  */
 import { connect, type Socket } from 'node:net';
-import { withTimeout } from './pigeon-link.js';
+import { withTimeout } from '../common/pigeon-link.js';
 
 export const XMPP_DOMAIN = 'localhost';
 const NS_SM = 'urn:xmpp:sm:3';

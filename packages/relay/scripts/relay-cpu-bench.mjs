@@ -3,7 +3,7 @@
 // it is meaningful even on a busy machine where throughput is not). One relay child on SQLite
 // (durability full, the default) with the load harness's limit flags; `devices` registered
 // devices online, each acking every delivery at once; a fixed number of 1:1 sends of 256-byte
-// payloads on the sealed-send path (real frames through bench/src/load/pigeon-link.ts) at a fixed
+// payloads on the sealed-send path (real frames through bench/src/common/pigeon-link.ts) at a fixed
 // open-loop rate below saturation. CPU is read after setup and once every send is answered, every
 // message delivered and every ack answered. `--system=bare` runs the bare ws forwarder (the floor).
 //   npx tsc -b bench && node packages/relay/scripts/relay-cpu-bench.mjs \
@@ -24,7 +24,7 @@ import { defaultBackend } from '@pigeon/crypto';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const load = (file) => import(new URL(`bench/dist/src/load/${file}`, `file://${REPO}`).href);
-const { PigeonLink } = await load('pigeon-link.js');
+const { PigeonLink } = await import(new URL('bench/dist/src/common/pigeon-link.js', `file://${REPO}`).href);
 const { spawnServer } = await load('spawn-server.js');
 const { PayloadPool } = await load('payload.js');
 
@@ -110,7 +110,11 @@ async function once(bins) {
         devices.push(...(await Promise.all(Array.from({ length: Math.min(50, deviceCount - i) }, (_, j) => openDevice(server.node.url, server.bare, i + j)))));
       }
       const side = { server, devices, delivered: 0, answered: 0, refused: 0, sent: 0 };
-      for (const d of devices) d.link.onDeliver = () => side.delivered++;
+      for (const d of devices) {
+        d.link.onDeliver = () => {
+          side.delivered++;
+        };
+      }
       sides.push(side);
     }
     const cpu0 = sides.map((side) => cpuOf(side.server.node.pid));

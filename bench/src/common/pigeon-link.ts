@@ -1,10 +1,13 @@
 /**
- * One device's WebSocket to a Pigeon relay (or to the bare forwarder), speaking the real frames
- * through the @pigeon/api codec, bound to a chosen 127.0.0.N source address (each source address
- * has only ~28k ephemeral ports). Every `deliver` is acked at once with its own `ack` frame.
+ * One benchmark device's WebSocket to a Pigeon relay (or to the bare forwarder), speaking the real
+ * frames through the @pigeon/api codec; used by the delivery, group and relay load benchmarks and
+ * packages/relay/scripts/relay-cpu-bench.mjs. The load harness binds each link to a chosen
+ * 127.0.0.N source address (each source address has only ~28k ephemeral ports). Every `deliver`
+ * is acked at once with its own `ack` frame.
  */
 import WebSocket from 'ws';
 import type { ClientFrame, RelayFrame } from '@pigeon/api';
+import { now } from './load-step.js';
 
 export interface ApiCodec {
   encodeClientFrame(frame: ClientFrame): Uint8Array;
@@ -13,6 +16,12 @@ export interface ApiCodec {
 
 export type Reply = { readonly ok: true } | { readonly ok: false; readonly code: string };
 type ClientRequest = ClientFrame extends infer F ? (F extends { id: number } ? Omit<F, 'id'> : never) : never;
+export type ReplyHandler = (reply: Reply) => void;
+/**
+ * Called for each delivery right after its ack went out; `receivedAt` (`now()`) was read before
+ * the ack was encoded. May return a handler for the relay's reply to that ack (to time it).
+ */
+export type DeliveryHandler = (envelope: Uint8Array, messageId: Uint8Array, receivedAt: number) => ReplyHandler | void;
 
 /** Setup requests (open, challenge, register, auth) give up after this long. */
 const SETUP_TIMEOUT_MS = 60_000;
@@ -21,11 +30,10 @@ const CLIENT_MAX_PAYLOAD = 1 << 20;
 
 export class PigeonLink {
   private nextId = 1;
-  private readonly pending = new Map<number, (reply: Reply) => void>();
+  private readonly pending = new Map<number, ReplyHandler>();
   private nonceWaiter: ((nonce: Uint8Array) => void) | undefined;
   private nonce: Uint8Array | undefined;
-  /** Called with each delivered envelope (after its ack is sent). */
-  onDeliver: (envelope: Uint8Array) => void = () => {};
+  onDeliver: DeliveryHandler = () => {};
 
   private constructor(
     private readonly ws: WebSocket,
@@ -38,7 +46,8 @@ export class PigeonLink {
     });
   }
 
-  static async open(url: string, localAddress: string, codec: ApiCodec): Promise<PigeonLink> {
+  /** `localAddress`: the source address to bind, or undefined for the system's choice. */
+  static async open(url: string, localAddress: string | undefined, codec: ApiCodec): Promise<PigeonLink> {
     const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: CLIENT_MAX_PAYLOAD, localAddress, handshakeTimeout: SETUP_TIMEOUT_MS });
     const link = new PigeonLink(ws, codec);
     await new Promise<void>((resolve, reject) => {
@@ -68,7 +77,7 @@ export class PigeonLink {
   }
 
   /** Sends a request; `done` gets the relay's ok/error reply (no promise per message). */
-  request(frame: ClientRequest, done: (reply: Reply) => void): void {
+  request(frame: ClientRequest, done: ReplyHandler): void {
     const id = this.nextId++;
     if (this.nextId > 0xffff_fff0) this.nextId = 1;
     this.pending.set(id, done);
@@ -117,11 +126,15 @@ export class PigeonLink {
       case 'error':
         this.settle(frame.id, { ok: false, code: frame.code });
         break;
-      case 'deliver':
-        // Ack at once (the relay deletes it from the mailbox and pushes the next one).
-        this.request({ type: 'ack', messageIds: [frame.messageId] }, () => {});
-        this.onDeliver(frame.envelope);
+      case 'deliver': {
+        const receivedAt = now();
+        // Ack at once, before any accounting (the relay deletes it from the mailbox and pushes
+        // the next one). The reply comes in a later event, after onDeliver has returned.
+        let onAckReply: ReplyHandler | void;
+        this.request({ type: 'ack', messageIds: [frame.messageId] }, (reply) => onAckReply?.(reply));
+        onAckReply = this.onDeliver(frame.envelope, frame.messageId, receivedAt);
         break;
+      }
       case 'queue_empty':
         break;
     }
