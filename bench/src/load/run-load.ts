@@ -10,7 +10,8 @@
  * node bench/dist/src/load/run-load.js [--quick] [--systems=a,b,c,d] [--idle=N] [--cluster-idle=N]
  *   [--cluster-idle-nodes=N] [--cluster-nodes=N] [--devices=N] [--step-seconds=S] [--idle-only]
  * Environment: PIGEON_BENCH_RELAY_BIN=<other build's bin.js> (A/B of two relay builds, run back to
- * back), PIGEON_BENCH_RELAY_NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR" (profile the relay nodes).
+ * back), PIGEON_BENCH_RELAY_NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR" (profile the relay nodes),
+ * PIGEON_BENCH_RELAY_FLAGS="--store-thread" (extra relay flags for the SQLite node, system a).
  */
 import { percentileSorted, formatMs, formatRate, table } from '../common/stats.js';
 import { loadLine, writeResults } from '../common/results.js';

@@ -39,6 +39,11 @@ const RELAY_LIMIT_FLAGS = [
  * --cpu-prof-dir=/tmp/prof" to profile a node under load (CPU profiles are written at SIGTERM).
  */
 const RELAY_NODE_FLAGS = (process.env['PIGEON_BENCH_RELAY_NODE_FLAGS'] ?? '').split(/\s+/).filter((f) => f !== '');
+/**
+ * Extra relay command-line flags for the single SQLite node (system a), e.g.
+ * PIGEON_BENCH_RELAY_FLAGS=--store-thread to measure the store on a worker thread.
+ */
+const SQLITE_RELAY_FLAGS = (process.env['PIGEON_BENCH_RELAY_FLAGS'] ?? '').split(/\s+/).filter((f) => f !== '');
 
 export interface RunningSystem {
   readonly label: string;
@@ -58,13 +63,13 @@ export interface RunningSystem {
 
 export async function startPigeonSqlite(): Promise<RunningSystem> {
   const dir = mkdtempSync(join(tmpdir(), 'pigeon-bench-sqlite-'));
-  const node = await spawnServer([...RELAY_NODE_FLAGS, RELAY_BIN, '--port', '0', '--data', dir, '--quiet', '--admin-port', '0', ...RELAY_LIMIT_FLAGS], 'relay (sqlite)');
+  const node = await spawnServer([...RELAY_NODE_FLAGS, RELAY_BIN, '--port', '0', '--data', dir, '--quiet', '--admin-port', '0', ...RELAY_LIMIT_FLAGS, ...SQLITE_RELAY_FLAGS], 'relay (sqlite)');
   return {
     label: 'a',
     servers: [{ kind: 'pigeon', url: node.url }],
     pids: () => [node.pid],
     adminUrls: () => (node.adminUrl ? [node.adminUrl] : []),
-    notes: [`1 node, SQLite (durability full) in ${dir}`],
+    notes: [`1 node, SQLite (durability full)${SQLITE_RELAY_FLAGS.length > 0 ? ` with ${SQLITE_RELAY_FLAGS.join(' ')}` : ''} in ${dir}`],
     stop: async () => {
       await node.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -9,7 +9,9 @@
 //   npx tsc -b bench && node packages/relay/scripts/relay-cpu-bench.mjs \
 //     [--system=relay|bare] [--bin=path/to/relay/dist/src/bin.js] [--messages=20000] [--rate=2000]
 //     [--devices=200] [--runs=3] [--node-flags="--cpu-prof --cpu-prof-dir=/tmp/prof"]
-//     [--compare=another/build/dist/src/bin.js]
+//     [--compare=another/build/dist/src/bin.js] [--relay-flags="--store-thread"] [--compare-flags=...]
+//   --relay-flags / --compare-flags add relay command-line flags to the first / the --compare relay
+//   (e.g. the same build with and without --store-thread side by side: --compare=<its bin.js>).
 // CPU per message moves by +-25% with the machine's load between runs (a busier machine makes
 // bigger group commits), so compare builds with --compare: both relays run at the same time with
 // their sends interleaved (each at --rate), and the ratio per run is the figure to trust.
@@ -40,6 +42,8 @@ const rate = Number(arg('rate', 2000));
 const deviceCount = Number(arg('devices', 200));
 const runs = Number(arg('runs', 3));
 const nodeFlags = arg('node-flags', '').split(/\s+/).filter((f) => f !== '');
+const relayFlags = arg('relay-flags', '').split(/\s+/).filter((f) => f !== '');
+const compareFlags = arg('compare-flags', '').split(/\s+/).filter((f) => f !== '');
 const LIMIT_FLAGS = [
   '--max-connections-per-address', '100000',
   '--limit', 'connectionFramesPerSecond=1000000', '--limit', 'connectionFrameBurst=1000000',
@@ -58,13 +62,13 @@ const crypto = defaultBackend();
 const pool = new PayloadPool();
 
 /** One server under test: the relay build at `relayBin`, or the bare forwarder when relayBin is undefined. */
-async function startServer(relayBin) {
+async function startServer(relayBin, extraFlags) {
   if (relayBin === undefined) {
     const node = await spawnServer([join(REPO, 'bench/dist/src/load/bare-forwarder.js')], 'bare forwarder');
     return { node, bare: true, cleanup: () => {} };
   }
   const dir = mkdtempSync(join(tmpdir(), 'pigeon-relay-cpu-'));
-  const node = await spawnServer([...nodeFlags, relayBin, '--port', '0', '--data', dir, '--quiet', ...LIMIT_FLAGS], 'relay');
+  const node = await spawnServer([...nodeFlags, relayBin, '--port', '0', '--data', dir, '--quiet', ...LIMIT_FLAGS, ...extraFlags], 'relay');
   return { node, bare: false, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -102,7 +106,7 @@ const until = async (done, what, ms = 120_000) => {
 async function once(bins) {
   const servers = [];
   try {
-    for (const b of bins) servers.push(await startServer(b));
+    for (const [i, b] of bins.entries()) servers.push(await startServer(b, i === 0 ? relayFlags : compareFlags));
     const sides = [];
     for (const server of servers) {
       const devices = [];
@@ -164,14 +168,15 @@ async function once(bins) {
 
 const compare = arg('compare', undefined);
 const bins = system === 'bare' ? [undefined] : compare === undefined ? [bin] : [bin, compare];
-const label = (b) => b ?? 'bare forwarder';
+const flagsOf = (i) => (i === 0 ? relayFlags : compareFlags);
+const labelOf = (b, i) => (b === undefined ? 'bare forwarder' : [b, ...flagsOf(i)].join(' '));
 const results = bins.map(() => []);
 for (let r = 0; r < runs; r++) {
   const res = await once(bins);
   res.sides.forEach((side, i) => {
     results[i].push(side.serverUs);
     console.log(
-      `run ${r + 1} ${label(bins[i])}: ${side.delivered} delivered (${side.refused} refused) at ${rate}/s; ` +
+      `run ${r + 1} ${labelOf(bins[i], i)}: ${side.delivered} delivered (${side.refused} refused) at ${rate}/s; ` +
         `CPU per delivered message: server ${side.serverUs.toFixed(1)} µs (user ${side.userUs.toFixed(1)}, sys ${side.sysUs.toFixed(1)})`,
     );
   });
@@ -182,6 +187,6 @@ const summary = (values) => {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   return `median ${sorted[Math.floor(sorted.length / 2)].toFixed(1)} µs/message (min ${sorted[0].toFixed(1)}, max ${sorted.at(-1).toFixed(1)}, mean ${mean.toFixed(1)}, ${values.length} runs)`;
 };
-bins.forEach((b, i) => console.log(`${label(b)}: ${summary(results[i])}`));
+bins.forEach((b, i) => console.log(`${labelOf(b, i)}: ${summary(results[i])}`));
 if (bins.length === 2) console.log(`ratio of medians (first / second): ${(summary(results[0]).match(/median ([\d.]+)/)[1] / summary(results[1]).match(/median ([\d.]+)/)[1]).toFixed(3)}`);
 process.exit(0);

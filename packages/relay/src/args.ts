@@ -24,6 +24,7 @@ export const RELAY_USAGE = `usage: relay [options]
   --app-path PATH               URL path of the web app (default /app/; a secret path hides it)
   --message-ttl-ms N            delete undelivered messages after N ms (default 30 days)
   --durability full|normal      fsync every commit (full, default) or only survive process crashes
+  --store-thread                run the SQLite store on a worker thread (default: on the main thread)
   --max-connections-per-address N
   --mailbox-max-messages N
   --mailbox-max-bytes N
@@ -66,6 +67,7 @@ export function parseRelayArgs(argv: readonly string[]): ParsedRelayArgs {
         'app-path': { type: 'string' },
         'message-ttl-ms': { type: 'string' },
         durability: { type: 'string' },
+        'store-thread': { type: 'boolean' },
         'max-connections-per-address': { type: 'string' },
         'mailbox-max-messages': { type: 'string' },
         'mailbox-max-bytes': { type: 'string' },
@@ -112,6 +114,7 @@ export function parseRelayArgs(argv: readonly string[]): ParsedRelayArgs {
     ...(values['ws-path'] !== undefined ? { wsPath: values['ws-path'] } : {}),
     ...(values['message-ttl-ms'] !== undefined ? { messageTtlMs: int('message-ttl-ms', values['message-ttl-ms']) } : {}),
     ...(durability !== undefined ? { durability } : {}),
+    ...(values['store-thread'] === true ? { storeThread: true } : {}),
     ...(values['app-dir'] !== undefined ? { app: { dir: values['app-dir'], ...(values['app-path'] !== undefined ? { path: values['app-path'] } : {}) } } : {}),
     limits,
   };

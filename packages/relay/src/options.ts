@@ -109,6 +109,11 @@ export interface RelayOptions {
   readonly admin?: { readonly port: number; readonly host?: string };
   /** 'full' (default): fsync per group commit; 'normal': survives a killed process, not a power cut. */
   readonly durability?: 'full' | 'normal';
+  /**
+   * SQLite only: run the store on a worker thread, so statements and the fsync of each commit do
+   * not block the event loop (default false; measured in CONTEXT.md "Hot path").
+   */
+  readonly storeThread?: boolean;
   /** The only path that accepts WebSocket upgrades. Default '/pigeon'. */
   readonly wsPath?: string;
   readonly limits?: Partial<RelayLimits>;

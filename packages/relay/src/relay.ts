@@ -232,7 +232,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
     async start() {
       if (state !== 'new') throw new RelayServerError('BAD_STATE', 'start() may be called once');
       state = 'starting';
-      store ??= await openStore({ storeUrl: options.storeUrl, dataDir: options.dataDir, durability: options.durability, logger });
+      store ??= await openStore({ storeUrl: options.storeUrl, dataDir: options.dataDir, durability: options.durability, storeThread: options.storeThread, logger });
       if (bus === undefined) {
         if (options.busUrl !== undefined) {
           // Loaded only for a cluster, so a single node never loads the Redis client.

@@ -7,6 +7,7 @@
 import { RelayServerError } from '../errors.js';
 import type { RelayLogger } from '../logger.js';
 import { openSqliteStore } from './sqlite-store.js';
+import { openWorkerSqliteStore } from './sqlite-worker-store.js';
 import type { RelayStore } from './types.js';
 
 export function isPostgresUrl(url: string): boolean {
@@ -17,14 +18,18 @@ export interface OpenStoreOptions {
   readonly storeUrl?: string;
   readonly dataDir?: string;
   readonly durability?: 'full' | 'normal';
+  /** SQLite only: run the store on a worker thread (sqlite-worker-store.ts). */
+  readonly storeThread?: boolean;
   readonly logger: RelayLogger;
 }
 
 export async function openStore(options: OpenStoreOptions): Promise<RelayStore> {
   const url = options.storeUrl;
   if (url === undefined || url === '' || url === 'sqlite') {
-    return openSqliteStore({ dataDir: options.dataDir, durability: options.durability });
+    const sqlite = { dataDir: options.dataDir, durability: options.durability };
+    return options.storeThread === true ? openWorkerSqliteStore(sqlite) : openSqliteStore(sqlite);
   }
+  if (options.storeThread === true) throw new RelayServerError('BAD_OPTION', '--store-thread applies to the SQLite store only');
   if (!url.split(',').every(isPostgresUrl)) {
     throw new RelayServerError('BAD_OPTION', '--store must be postgres://... (comma-separated for shards) or sqlite');
   }

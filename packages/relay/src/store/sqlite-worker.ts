@@ -1,0 +1,76 @@
+/**
+ * Worker-thread entry of WorkerSqliteStore (sqlite-worker-store.ts): opens the ordinary
+ * SqliteRelayStore here, so its statements and the fsync inside COMMIT block this thread instead
+ * of the relay's event loop. Calls of one batch start in order; their group-committed writes
+ * share the store's usual per-turn commit (batches that arrive during an fsync join the next one).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { openSqliteStore, type SqliteRelayStore } from './sqlite-store.js';
+import {
+  GROUP_COMMITTED_METHODS,
+  WORKER_STORE_METHODS,
+  toWireError,
+  type FromWorker,
+  type StoreCall,
+  type StoreResult,
+  type ToWorker,
+  type WorkerStoreData,
+} from './sqlite-worker-protocol.js';
+
+const port = parentPort;
+if (port === null) throw new Error('sqlite-worker.js must run as a worker thread');
+const post = (message: FromWorker) => port.postMessage(message);
+const KNOWN = new Set<string>(WORKER_STORE_METHODS);
+
+let store: SqliteRelayStore;
+try {
+  store = openSqliteStore(workerData as WorkerStoreData);
+  post({ type: 'ready' });
+} catch (e) {
+  post({ type: 'open_failed', error: toWireError(e) });
+  port.close();
+  throw e;
+}
+
+/** Settles when the last batch holding a group-committed write has been answered (reply order = commit order). */
+let lastWriteReply: Promise<void> = Promise.resolve();
+/** Settles when every batch received so far has been answered (close waits for it). */
+let allReplies: Promise<void> = Promise.resolve();
+
+function start(call: StoreCall): Promise<unknown> {
+  if (!KNOWN.has(call.method)) return Promise.reject(new Error(`unknown store method ${String(call.method)}`));
+  const method = store[call.method] as (...args: unknown[]) => Promise<unknown>;
+  try {
+    return method.apply(store, [...call.args]);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+function runBatch(calls: readonly StoreCall[]): void {
+  const settled = Promise.all(
+    calls.map((call) =>
+      start(call).then(
+        (value): StoreResult => ({ id: call.id, ok: true, value }),
+        (e: unknown): StoreResult => ({ id: call.id, ok: false, error: toWireError(e) }),
+      ),
+    ),
+  );
+  const hasWrite = calls.some((c) => GROUP_COMMITTED_METHODS.has(c.method));
+  const after = hasWrite ? lastWriteReply : Promise.resolve();
+  const replied = after.then(() => settled).then((results) => post({ type: 'results', results }));
+  if (hasWrite) lastWriteReply = replied;
+  allReplies = Promise.all([allReplies, replied]).then(() => undefined);
+}
+
+port.on('message', (message: ToWorker) => {
+  if (message.type === 'calls') {
+    runBatch(message.calls);
+    return;
+  }
+  // close: answer everything already received, then flush and close the database.
+  void allReplies
+    .then(() => store.close())
+    .then(() => post({ type: 'closed' }), () => post({ type: 'closed' }))
+    .finally(() => port.close());
+});
