@@ -6,18 +6,12 @@ import { PigeonClient, openSqliteStore } from '@pigeon/client';
 import { defaultBackend } from '@pigeon/crypto';
 import { createDeviceKeys, decodeAccountKeys, encodeDeviceKeys } from '@pigeon/protocol';
 import { COMMANDS } from '../src/main.js';
-import { LiveProcess, NO_STACK, json, pigeon, startRelay, tempDir } from './helpers.js';
+import { assertCleanError, LiveProcess, NO_STACK, json, pigeon, startRelay, tempDir } from './helpers.js';
 
 const root = tempDir('main');
 after(() => root.remove());
 const profile = (name: string) => ['--profile', join(root.path, name)];
 
-function assertCleanError(r: { code: number | null; stderr: string }, exitCode = 1): void {
-  assert.equal(r.code, exitCode);
-  assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
-  assert.match(r.stderr, /^pigeon: /);
-  assert.doesNotMatch(r.stderr, NO_STACK);
-}
 
 describe('pigeon --help and usage errors', () => {
   it('every command has --help', async () => {

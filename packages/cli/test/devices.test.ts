@@ -1,17 +1,12 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { LiveProcess, NO_STACK, json, pigeon, startRelay, tempDir } from './helpers.js';
+import { assertCleanError, LiveProcess, NO_STACK, json, pigeon, startRelay, tempDir } from './helpers.js';
 
 const root = tempDir('devices');
 after(() => root.remove());
 const profile = (name: string) => ['--profile', join(root.path, name)];
 
-function assertCleanError(r: { code: number | null; stderr: string }, exitCode = 1): void {
-  assert.equal(r.code, exitCode, r.stderr);
-  assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
-  assert.doesNotMatch(r.stderr, NO_STACK);
-}
 
 describe('pigeon link / devices: usage', () => {
   it('has --help and refuses bad command lines with exit 2', async () => {

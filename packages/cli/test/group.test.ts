@@ -2,18 +2,13 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { NO_STACK, json, pigeon, startRelay, tempDir } from './helpers.js';
+import { assertCleanError, NO_STACK, json, pigeon, startRelay, tempDir } from './helpers.js';
 import type { LiveProcess } from './helpers.js';
 
 const root = tempDir('group');
 after(() => root.remove());
 const profile = (name: string) => ['--profile', join(root.path, name)];
 
-function assertCleanError(r: { code: number | null; stderr: string }, exitCode = 1): void {
-  assert.equal(r.code, exitCode, r.stderr);
-  assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
-  assert.doesNotMatch(r.stderr, NO_STACK);
-}
 
 describe('pigeon group: usage', () => {
   it('has --help and refuses bad subcommands with exit 2', async () => {

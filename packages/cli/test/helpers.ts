@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -121,3 +122,11 @@ export async function startRelay(dataDir: string, port = 0): Promise<{ proc: Liv
 }
 
 export const NO_STACK = /\n\s+at /;
+
+/** A refused command line or failed command: the expected exit code and one `pigeon: ` line, no stack. */
+export function assertCleanError(r: { code: number | null; stderr: string }, exitCode = 1): void {
+  assert.equal(r.code, exitCode, r.stderr);
+  assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+  assert.match(r.stderr, /^pigeon: /);
+  assert.doesNotMatch(r.stderr, NO_STACK);
+}

@@ -13,6 +13,7 @@ import { decodeSignedPreKey, encodeKemPreKey, encodeSignedPreKey, decodeKemPreKe
 import { PREKEY_BATCH, RETIRED_PREKEY_KEEP_MS, SIGNED_PREKEY_ROTATE_MS } from '../limits.js';
 import type { ClientStore } from '../store/types.js';
 import { expectOk } from './checks.js';
+import { KEM_PREKEY_ID_STATE } from './prekey-ids.js';
 import type { ClientCore } from './context.js';
 import type { RelayConnection } from '../transport/relay-connection.js';
 
@@ -24,8 +25,6 @@ export const CURRENT_LAST_RESORT_STATE = 'current_kem_last_resort_id';
 export const UPLOADED_PAIR_STATE = 'uploaded_signed_prekey_pair';
 /** JSON list of replaced prekeys and when they were replaced: deleted after RETIRED_PREKEY_KEEP_MS. */
 export const RETIRED_PREKEYS_STATE = 'retired_prekeys';
-/** The next KEM prekey id (shared with one-time KEM prekeys; prekeys.ts). */
-const KEM_PREKEY_ID_STATE = 'next_kem_prekey_id';
 
 interface Retired {
   readonly kind: 'signed' | 'kem';

@@ -22,11 +22,11 @@ import type { ClientStore } from '../store/types.js';
 import type { RelayConnection } from '../transport/relay-connection.js';
 import { errorCode, expectOk } from './checks.js';
 import type { ClientCore } from './context.js';
+import { KEM_PREKEY_ID_STATE, ONE_TIME_PREKEY_ID_STATE } from './prekey-ids.js';
 import { maintainSignedPreKeys } from './prekey-rotation.js';
 
 /** Next ids to hand out, kept in the state table. */
-export const ONE_TIME_PREKEY_ID_STATE = 'next_one_time_prekey_id';
-export const KEM_PREKEY_ID_STATE = 'next_kem_prekey_id';
+export { ONE_TIME_PREKEY_ID_STATE, KEM_PREKEY_ID_STATE } from './prekey-ids.js';
 
 /** What a new device registers with: a signed prekey, PREKEY_BATCH one-time and KEM prekeys, a KEM last resort. */
 export interface InitialPreKeys {
