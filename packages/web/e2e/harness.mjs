@@ -68,6 +68,20 @@ export async function inviteLink(page) {
   return box.inputValue();
 }
 
+/**
+ * `inviter` invites `invitee` (English UI); the invitee adds them and sends `firstText`, and the
+ * inviter opens the chat once it arrived: both are then each other's contacts with a session.
+ */
+export async function befriend(inviter, inviterName, invitee, inviteeName, firstText) {
+  const link = await inviteLink(inviter.page);
+  await invitee.page.goto(link);
+  await invitee.page.getByRole('button', { name: 'Add', exact: true }).click();
+  await invitee.page.locator('#chat-title', { hasText: inviterName }).waitFor();
+  await sendText(invitee.page, firstText);
+  await openChat(inviter.page, inviteeName);
+  await messageLocator(inviter.page, firstText).waitFor();
+}
+
 export async function openChat(page, name) {
   await page.getByTestId('conversation').filter({ hasText: name }).click();
   await page.locator('#chat-title', { hasText: name }).waitFor();

@@ -2,7 +2,7 @@
 // and the disappearing-messages timer.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createIdentity, inviteLink, launch, messageLocator, newUser, openChat, sendText, shot, startRelay } from './harness.mjs';
+import { befriend, createIdentity, launch, messageLocator, newUser, sendText, shot, startRelay } from './harness.mjs';
 
 describe('message life in Chromium', () => {
   let relay, appUrl, chrome, alice, bob;
@@ -15,14 +15,7 @@ describe('message life in Chromium', () => {
     bob = await newUser(chrome.browser);
     await createIdentity(alice.page, appUrl, 'Alice');
     await createIdentity(bob.page, appUrl, 'Bob');
-    const link = await inviteLink(alice.page);
-    await bob.page.goto(link);
-    await bob.page.getByRole('button', { name: 'Add', exact: true }).click();
-    await bob.page.locator('#chat-title', { hasText: 'Alice' }).waitFor();
-    await sendText(bob.page, 'Hello from Bob');
-    await alice.page.getByTestId('conversation').filter({ hasText: 'Bob' }).waitFor();
-    await openChat(alice.page, 'Bob');
-    await messageLocator(alice.page, 'Hello from Bob').waitFor();
+    await befriend(alice, 'Alice', bob, 'Bob', 'Hello from Bob');
   });
   after(async () => {
     await chrome?.close();

@@ -2,7 +2,7 @@
 // IndexedDB, and a hidden tab gets a notification for a new message (sender only, no text).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createIdentity, inviteLink, launch, messageLocator, newUser, openChat, sendText, shot, startRelay } from './harness.mjs';
+import { befriend, createIdentity, launch, messageLocator, newUser, openChat, sendText, shot, startRelay } from './harness.mjs';
 
 /**
  * Runs in the page before the app: records notifications instead of showing them, and lets the
@@ -42,13 +42,7 @@ describe('service worker and notifications in Chromium', () => {
     await alice.page.addInitScript(fakeNotificationsAndVisibility);
     await createIdentity(alice.page, appUrl, 'Alice');
     await createIdentity(bob.page, appUrl, 'Bob');
-    const link = await inviteLink(alice.page);
-    await bob.page.goto(link);
-    await bob.page.getByRole('button', { name: 'Add', exact: true }).click();
-    await bob.page.locator('#chat-title', { hasText: 'Alice' }).waitFor();
-    await sendText(bob.page, 'kept for offline reading');
-    await openChat(alice.page, 'Bob');
-    await messageLocator(alice.page, 'kept for offline reading').waitFor();
+    await befriend(alice, 'Alice', bob, 'Bob', 'kept for offline reading');
   });
   after(async () => {
     await chrome?.close();
