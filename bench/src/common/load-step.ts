@@ -106,12 +106,25 @@ export function startOpenLoop(ratePerSecond: number, seconds: number, sendOne: (
 }
 
 /**
+ * A step past saturation leaves a backlog of unanswered sends; the next step waits for it (up to
+ * this long after `drainMs`), or it would measure the server still working off the previous one.
+ */
+export const BACKLOG_DRAIN_MS = 60_000;
+
+/**
  * After the window: waits until this process's sends are all answered and no delivery of the
- * step came for QUIET_MS (other processes' messages may still be arriving), or `drainMs` is up.
+ * step came for QUIET_MS (other processes' messages may still be arriving), or `drainMs` is up;
+ * while sends are still unanswered, up to BACKLOG_DRAIN_MS longer.
  */
 export async function drainStep(drainMs: number, outstanding: () => number, lastDeliveryAt: () => number): Promise<void> {
-  const drainEnd = performance.now() + drainMs;
-  while (performance.now() < drainEnd && (outstanding() > 0 || now() - lastDeliveryAt() < QUIET_MS)) {
+  const start = performance.now();
+  const quietEnd = start + drainMs;
+  const backlogEnd = quietEnd + BACKLOG_DRAIN_MS;
+  for (;;) {
+    const t = performance.now();
+    const answered = outstanding() === 0;
+    if (answered && (t >= quietEnd || now() - lastDeliveryAt() >= QUIET_MS)) return;
+    if (t >= backlogEnd) return;
     await new Promise((r) => setTimeout(r, 20));
   }
 }

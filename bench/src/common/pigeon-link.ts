@@ -3,7 +3,8 @@
  * frames through the @pigeon/api codec; used by the delivery, group and relay load benchmarks and
  * packages/relay/scripts/relay-cpu-bench.mjs. The load harness binds each link to a chosen
  * 127.0.0.N source address (each source address has only ~28k ephemeral ports). Every `deliver`
- * is acked at once with its own `ack` frame.
+ * is acked at once with its own `ack` frame: quiet (QUIET_ACK_ID, no reply), as the client SDK
+ * sends them, unless `quietAcks: false` asks for answered acks (the delivery benchmark times them).
  */
 import WebSocket from 'ws';
 import type { ClientFrame, RelayFrame } from '@pigeon/api';
@@ -23,6 +24,14 @@ export type ReplyHandler = (reply: Reply) => void;
  */
 export type DeliveryHandler = (envelope: Uint8Array, messageId: Uint8Array, receivedAt: number) => ReplyHandler | void;
 
+export interface LinkOptions {
+  /** Ack with QUIET_ACK_ID (no reply, as the SDK does); default true. */
+  readonly quietAcks?: boolean;
+}
+
+/** QUIET_ACK_ID of @pigeon/api (the codec is loaded at run time, so the constant is repeated). */
+const QUIET_ACK_ID = 0;
+
 /** Setup requests (open, challenge, register, auth) give up after this long. */
 const SETUP_TIMEOUT_MS = 60_000;
 /** Largest frame a benchmark client accepts (deliveries are ~300 bytes). */
@@ -38,6 +47,7 @@ export class PigeonLink {
   private constructor(
     private readonly ws: WebSocket,
     private readonly codec: ApiCodec,
+    private readonly quietAcks: boolean,
   ) {
     ws.on('message', (data: Buffer) => this.receive(data));
     ws.on('close', () => {
@@ -47,9 +57,9 @@ export class PigeonLink {
   }
 
   /** `localAddress`: the source address to bind, or undefined for the system's choice. */
-  static async open(url: string, localAddress: string | undefined, codec: ApiCodec): Promise<PigeonLink> {
+  static async open(url: string, localAddress: string | undefined, codec: ApiCodec, options: LinkOptions = {}): Promise<PigeonLink> {
     const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: CLIENT_MAX_PAYLOAD, localAddress, handshakeTimeout: SETUP_TIMEOUT_MS });
-    const link = new PigeonLink(ws, codec);
+    const link = new PigeonLink(ws, codec, options.quietAcks ?? true);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
@@ -128,6 +138,11 @@ export class PigeonLink {
         break;
       case 'deliver': {
         const receivedAt = now();
+        if (this.quietAcks) {
+          this.ws.send(this.codec.encodeClientFrame({ type: 'ack', id: QUIET_ACK_ID, messageIds: [frame.messageId] }));
+          this.onDeliver(frame.envelope, frame.messageId, receivedAt);
+          break;
+        }
         // Ack at once, before any accounting (the relay deletes it from the mailbox and pushes
         // the next one). The reply comes in a later event, after onDeliver has returned.
         let onAckReply: ReplyHandler | void;

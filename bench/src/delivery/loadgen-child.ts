@@ -89,7 +89,8 @@ async function loadModules(): Promise<{ protocol: PigeonProtocol; crypto: Crypto
 }
 
 async function registerDevice(url: string, protocol: PigeonProtocol, crypto: CryptoBackend, codec: ApiCodec): Promise<DirectoryEntry & { device: Device }> {
-  const { id, token, connection } = await registerBenchDevice(url, { protocol, crypto, codec }, DELIVERY_TOKEN_BYTES);
+  // Answered acks: this benchmark times the relay's reply to each ack.
+  const { id, token, connection } = await registerBenchDevice(url, { protocol, crypto, codec }, DELIVERY_TOKEN_BYTES, { quietAcks: false });
   const device: Device = { id, connection };
   connection.onDeliver = onDeliver;
   return { deviceId: Buffer.from(id).toString('hex'), token: Buffer.from(token).toString('hex'), generator: generatorIndex, device };

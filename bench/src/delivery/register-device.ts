@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CryptoBackend } from '@pigeon/crypto';
 import type { AccountKeys, PigeonProtocol } from '../protocol/pigeon-contract.js';
-import { PigeonLink, type ApiCodec } from '../common/pigeon-link.js';
+import { PigeonLink, type ApiCodec, type LinkOptions } from '../common/pigeon-link.js';
 
 /** The protocol functions a registration needs. */
 export type RegistrationProtocol = Pick<PigeonProtocol, 'createAccountKeys' | 'createDeviceKeys' | 'generateSignedPreKey' | 'generateKemPreKey' | 'deviceIdOf' | 'authMessage' | 'encodeDeviceCertificate'>;
@@ -24,6 +24,7 @@ export async function registerBenchDevice(
   url: string,
   { protocol, crypto, codec }: { protocol: RegistrationProtocol; crypto: CryptoBackend; codec: ApiCodec },
   tokenBytes: number,
+  linkOptions: LinkOptions = {},
 ): Promise<RegisteredDevice> {
   const createdAt = Date.now();
   const account = await protocol.createAccountKeys(crypto);
@@ -33,7 +34,7 @@ export async function registerBenchDevice(
   const id = await protocol.deviceIdOf(crypto, keys.certificate.deviceSigningKey);
   const token = new Uint8Array(randomBytes(tokenBytes));
 
-  const connection = await PigeonLink.open(url, undefined, codec);
+  const connection = await PigeonLink.open(url, undefined, codec, linkOptions);
   const nonce = await connection.challenge();
   const signature = await crypto.ed25519Sign(keys.signing.secretKey, protocol.authMessage(nonce));
   await connection.requestOk({ type: 'register', certificate: protocol.encodeDeviceCertificate(keys.certificate), signature }, 'register');

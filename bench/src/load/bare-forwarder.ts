@@ -3,12 +3,12 @@
  * speaks just enough of the Pigeon frames (same codec, same sizes) that the drivers run the
  * identical client code: `auth` binds the claimed device id to the socket, `send` is forwarded
  * at once as `deliver` to the recipient's socket (dropped when it is offline) and answered `ok`,
- * `ack` is answered `ok`. Prints {"event":"listening","url":...} like the relay's bin.
+ * `ack` is answered `ok` (a quiet ack, id 0, gets no reply). Prints {"event":"listening","url":...} like the relay's bin.
  * Run: node bench/dist/src/load/bare-forwarder.js
  */
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { decodeClientFrame, encodeRelayFrame } from '@pigeon/api';
+import { QUIET_ACK_ID, decodeClientFrame, encodeRelayFrame } from '@pigeon/api';
 
 const MAX_PAYLOAD = 266_240;
 const sockets = new Map<string, WebSocket>();
@@ -43,6 +43,9 @@ server.on('connection', (ws) => {
       case 'ping':
         ws.send(encodeRelayFrame({ type: 'pong', id: frame.id }));
         return;
+      case 'ack':
+        if (frame.id === QUIET_ACK_ID) return; // quiet: no reply, as the relay does
+        break;
       default:
         break;
     }

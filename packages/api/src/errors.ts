@@ -33,6 +33,7 @@ export const CLOSE_CODES = {
   GOING_AWAY: 1001,
   POLICY: 1008,
   TOO_BIG: 1009,
+  INTERNAL: 1011, // the relay could not carry out what the connection needs (e.g. a quiet ack failed); reconnect
   BAD_FRAMES: 4000, // too many undecodable frames
   AUTH_TIMEOUT: 4001,
   REPLACED: 4002, // the same device connected again elsewhere

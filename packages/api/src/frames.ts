@@ -74,9 +74,17 @@ export interface SendFrame {
   readonly envelope: Uint8Array;
 }
 
+/**
+ * An `ack` with this id is quiet: the relay sends no reply (docs/relay-api.md "Request ids").
+ * Acks need no answer: an ack that is lost or fails only means the message is delivered again
+ * and dropped by id, so a client saves a frame each way and a timer per ack.
+ */
+export const QUIET_ACK_ID = 0;
+
 /** Deletes delivered messages from this device's mailbox. Requires auth. */
 export interface AckFrame {
   readonly type: 'ack';
+  /** QUIET_ACK_ID for no reply. */
   readonly id: number;
   readonly messageIds: readonly Id16[];
 }

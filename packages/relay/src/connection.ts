@@ -12,6 +12,7 @@ import {
   CLIENT_FRAME_BY_BYTE,
   CLOSE_CODES,
   MAX_ERROR_MESSAGE_BYTES,
+  QUIET_ACK_ID,
   RelayError,
   decodeClientFrame,
   encodeRelayFrame,
@@ -27,9 +28,8 @@ import {
   type UploadPreKeysFrame,
 } from '@pigeon/api';
 import type { Duplex } from 'node:stream';
-import type { WebSocket } from 'ws';
+import type { WireSocket } from './wire/wire-socket.js';
 import { deviceKey, type OnlineConnection, type PushedMessage, type RelayContext } from './context.js';
-import { corkForThisTick } from './output-cork.js';
 import { TokenBucket } from './rate-limit.js';
 import { LinkedDevices, requireListed } from './linked-devices.js';
 
@@ -67,29 +67,26 @@ export class Connection implements OnlineConnection {
    * unsent. Only then may a new message skip the store read, and an ack skip the re-read.
    */
   private caughtUp = false;
-  /** The TCP socket under ws (for cork/pause); undefined for a socket-less test double. */
-  private readonly socket: Duplex | undefined;
+  /** The TCP socket (paused by admission control). */
+  private readonly socket: Duplex;
   /** Device lists and provisioning mailboxes (linked-devices.ts); created on first use (idle connections never need it). */
   private linkedDevices: LinkedDevices | null = null;
 
   constructor(
-    private readonly ws: WebSocket,
+    private readonly ws: WireSocket,
     readonly address: string,
     private readonly ctx: RelayContext,
   ) {
     const now = ctx.monotonic();
     this.openedAt = now;
-    this.socket = (ws as unknown as { _socket?: Duplex })._socket;
+    this.socket = ws.socket;
     this.lastPingAt = now;
     this.bucket = new TokenBucket(ctx.limits.connectionFramesPerSecond, ctx.limits.connectionFrameBurst, now);
     this.nonce = ctx.crypto.randomBytes(CHALLENGE_NONCE_BYTES);
-    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
-    ws.on('pong', () => {
+    ws.onMessage = (data, isBinary) => this.onMessage(data, isBinary);
+    ws.onPong = () => {
       this.awaitingPong = false;
-    });
-    ws.on('error', () => {
-      // Protocol errors (e.g. maxPayload -> 1009) are followed by 'close'; nothing else to do.
-    });
+    };
     this.send({ type: 'challenge', nonce: this.nonce, relayTime: ctx.clock.now() });
   }
 
@@ -119,11 +116,7 @@ export class Connection implements OnlineConnection {
     if (this.closed) return;
     this.closed = true;
     if (this.device) this.ctx.devices.release(this.device.key, this);
-    try {
-      this.ws.close(code, reason);
-    } catch {
-      this.ws.terminate();
-    }
+    this.ws.close(code, reason);
   }
 
   terminate(): void {
@@ -160,11 +153,7 @@ export class Connection implements OnlineConnection {
   ping(now: number): void {
     this.awaitingPong = true;
     this.lastPingAt = now;
-    try {
-      this.ws.ping();
-    } catch {
-      this.terminate();
-    }
+    this.ws.ping();
   }
 
   // ---- input -----------------------------------------------------------------------
@@ -443,17 +432,25 @@ export class Connection implements OnlineConnection {
 
   private onAck(frame: AckFrame): void {
     const device = this.device!;
+    const quiet = frame.id === QUIET_ACK_ID;
     this.ctx.store.ack(device.id, frame.messageIds).then(
       () => {
         this.ctx.metrics.acks.inc(undefined, frame.messageIds.length);
         for (const id of frame.messageIds) this.inFlight.delete(deviceKey(id));
-        this.send({ type: 'ok', id: frame.id });
+        if (!quiet) this.send({ type: 'ok', id: frame.id });
         // Caught up: nothing unsent waits in the store after the cursor, and new mail wakes this
         // connection after its commit (a local wake or a doorbell; a lost doorbell is swept), so
         // the ack needs no read. This holds for every store: seq order is commit order per mailbox.
         if (!this.caughtUp || this.pumping) void this.pump();
       },
-      (e: unknown) => this.fail(frame.id, e),
+      (e: unknown) => {
+        if (!quiet) return this.fail(frame.id, e);
+        // No reply to carry the error, and the window stays full until these acks commit: start
+        // over on a new connection, which delivers the unacknowledged messages again.
+        const code = (e as { code?: unknown } | null)?.code;
+        this.ctx.logger.error('quiet_ack_failed', { error: typeof code === 'string' ? code : 'unknown' });
+        this.close(CLOSE_CODES.INTERNAL, 'ack failed');
+      },
     );
   }
 
@@ -555,8 +552,7 @@ export class Connection implements OnlineConnection {
       if ('id' in frame && frame.type !== 'error') this.sendError(frame.id, 'INTERNAL', 'internal error');
       return;
     }
-    corkForThisTick(this.socket);
-    this.ws.send(bytes);
+    this.ws.send(bytes); // leaves with the tick's other frames in one write (wire-socket.ts)
     if (this.ws.bufferedAmount > this.ctx.limits.maxBufferedBytes) {
       this.ctx.logger.warn('connection_closed', { reason: 'not_reading' });
       this.terminate();

@@ -3,13 +3,12 @@
  * path, where clients speak the frames of docs/relay-api.md.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { CLOSE_CODES, MAX_FRAME_BYTES } from '@pigeon/api';
 import { defaultBackend } from '@pigeon/crypto';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { Connection } from './connection.js';
 import type { RelayContext } from './context.js';
 import { startAdminServer, DEFAULT_ADMIN_HOST, type AdminServer } from './admin.js';
@@ -39,6 +38,8 @@ import type { RelayStore } from './store/types.js';
 import { createProtocolVerifier } from './verifier.js';
 import { createWebsite } from './website.js';
 import { createStaticApp } from './static-app.js';
+import { acceptUpgrade, upgradeKey } from './wire/handshake.js';
+import { WireSocket } from './wire/wire-socket.js';
 import { openBlobHost, type BlobHost } from './blobs/host.js';
 
 export interface RelayAddress {
@@ -114,7 +115,6 @@ export function createRelay(options: RelayOptions = {}): Relay {
   let admin: AdminServer | undefined;
   let queueDepth: QueueDepthSampler | undefined;
   let server: Server | undefined;
-  let wss: WebSocketServer | undefined;
   let state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
   const timers: NodeJS.Timeout[] = [];
   const connections = new Set<Connection>();
@@ -168,28 +168,32 @@ export function createRelay(options: RelayOptions = {}): Relay {
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = (req.url ?? '').split('?')[0];
-    if (path !== wsPath || wss === undefined || ctx === undefined || state !== 'running') {
+    // A malformed upgrade on the WebSocket path gets the same 404 as any other path.
+    const key = path === wsPath ? upgradeKey(req) : undefined;
+    if (key === undefined || ctx === undefined || state !== 'running' || !socket.readable || !socket.writable) {
       website.rejectUpgrade(socket);
       return;
     }
     const address = normalizeAddress(req.socket.remoteAddress);
-    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      const count = perAddress.get(address) ?? 0;
-      if (count >= limits.maxConnectionsPerAddress) {
-        ws.close(CLOSE_CODES.TOO_MANY_CONNECTIONS, 'too many connections');
-        return;
-      }
-      perAddress.set(address, count + 1);
-      const conn = new Connection(ws, address, ctx!);
-      connections.add(conn);
-      ws.on('close', () => {
-        conn.onClosed();
-        connections.delete(conn);
-        const left = (perAddress.get(address) ?? 1) - 1;
-        if (left <= 0) perAddress.delete(address);
-        else perAddress.set(address, left);
-      });
-    });
+    acceptUpgrade(socket, key);
+    const ws = new WireSocket(socket as Socket, { maxPayload: MAX_FRAME_BYTES });
+    const count = perAddress.get(address) ?? 0;
+    if (count >= limits.maxConnectionsPerAddress) {
+      ws.start(head);
+      ws.close(CLOSE_CODES.TOO_MANY_CONNECTIONS, 'too many connections');
+      return;
+    }
+    perAddress.set(address, count + 1);
+    const conn = new Connection(ws, address, ctx);
+    connections.add(conn);
+    ws.onClose = () => {
+      conn.onClosed();
+      connections.delete(conn);
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(address);
+      else perAddress.set(address, left);
+    };
+    ws.start(head);
   }
 
   /** Timeouts and heartbeats for all connections in one timer (no per-frame timer work). */
@@ -250,7 +254,6 @@ export function createRelay(options: RelayOptions = {}): Relay {
         blobs = await openBlobHost({ dataDir: options.dataDir, durability: options.durability, wsPath, blobs: options.blobs, devices: store, crypto, clock, logger });
       }
       ctx = context();
-      wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
       server = createServer((req, res) => {
         if (blobs?.service.handle(req, res)) return;
         if (!app?.handle(req, res)) website.handle(req, res);
@@ -314,7 +317,6 @@ export function createRelay(options: RelayOptions = {}): Relay {
         });
       }
       for (const conn of connections) conn.terminate();
-      wss?.close();
       await blobs?.close();
       if (wasStarted && ownsBus && bus) await bus.close();
       if (wasStarted && ownsStore && store) await store.close();

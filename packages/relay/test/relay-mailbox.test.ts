@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { DeliverFrame } from '@pigeon/api';
+import { CLOSE_CODES, QUIET_ACK_ID, type DeliverFrame } from '@pigeon/api';
+import { openSqliteStore } from '../src/store/sqlite-store.js';
 import { TestClient } from './helpers/client.js';
 import {
   assertError,
@@ -51,6 +52,53 @@ describe('relay: mailboxes', () => {
     assert.deepStrictEqual(await relay.relay.store.mailboxUsage(bob.device.deviceId), { messages: 0, bytes: 0 });
     await sender.close();
     await bob.client.close();
+  });
+
+  it('a quiet ack (QUIET_ACK_ID) gets no reply, frees the window and empties the mailbox', async () => {
+    const token = randomToken();
+    const bob = await recipient(relay.url, token, true);
+    const sender = await TestClient.connect(relay.url);
+    const ids = [randomId(), randomId()];
+    for (const [i, id] of ids.entries()) assertOk(await sendTo(sender, bob.device, token, text(`q${i}`), id));
+    for (let i = 0; i < 2; i++) await bob.client.nextDeliver();
+    bob.client.sendFrame({ type: 'ack', id: QUIET_ACK_ID, messageIds: ids });
+    // A ping sent after the ack is answered after it was read; nothing may answer the ack itself.
+    assert.equal((await bob.client.request({ type: 'ping', id: bob.client.id() })).type, 'pong');
+    for (let i = 0; i < 50 && (await relay.relay.store.mailboxUsage(bob.device.deviceId)).messages > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepStrictEqual(await relay.relay.store.mailboxUsage(bob.device.deviceId), { messages: 0, bytes: 0 });
+    assert.equal(bob.client.pendingFrames().filter((f) => 'id' in f && f.id === QUIET_ACK_ID).length, 0, 'a reply to a quiet ack');
+    // The connection goes on delivering (the acked ids left the window).
+    const later = randomId();
+    assertOk(await sendTo(sender, bob.device, token, text('later'), later));
+    assert.equal(hex((await bob.client.nextDeliver()).messageId), hex(later));
+    await sender.close();
+    await bob.client.close();
+  });
+
+  it('a quiet ack the store cannot apply closes the connection with 1011; the message comes again', async () => {
+    const store = openSqliteStore();
+    let failAcks = true;
+    const realAck = store.ack.bind(store);
+    store.ack = (deviceId, messageIds) => (failAcks ? Promise.reject(new Error('disk gone')) : realAck(deviceId, messageIds));
+    const failing = await startTestRelay({ store });
+    try {
+      const token = randomToken();
+      const bob = await recipient(failing.url, token, true);
+      const sender = await TestClient.connect(failing.url);
+      const id = randomId();
+      assertOk(await sendTo(sender, bob.device, token, text('again'), id));
+      await bob.client.nextDeliver();
+      bob.client.sendFrame({ type: 'ack', id: QUIET_ACK_ID, messageIds: [id] });
+      assert.equal((await bob.client.closed).code, CLOSE_CODES.INTERNAL);
+      failAcks = false;
+      const again = await authenticated(failing.url, bob.device);
+      assert.equal(hex((await again.nextDeliver()).messageId), hex(id));
+      await again.close();
+      await sender.close();
+    } finally {
+      await failing.relay.stop();
+      await store.close();
+    }
   });
 
   it('delivers the backlog in order on connect, then queue_empty', async () => {

@@ -5,7 +5,7 @@
  * `deliver` pushes, and an anonymous one for sealed sends and bundle fetches, so the relay cannot
  * link a sender to the connection it authenticated (sealed sender, docs/protocol.md).
  */
-import { RelayError, decodeRelayFrame, encodeClientFrame } from '@pigeon/api';
+import { QUIET_ACK_ID, RelayError, decodeRelayFrame, encodeClientFrame } from '@pigeon/api';
 import type { ChallengeFrame, ClientFrame, DeliverFrame, QueueEmptyFrame, RelayFrame } from '@pigeon/api';
 import { ClientError } from '../errors.js';
 import {
@@ -157,6 +157,17 @@ export class RelayConnection {
       this.pending.set(id, { resolve, reject, timer });
       socket.send(bytes);
     });
+  }
+
+  /**
+   * Sends a quiet ack (QUIET_ACK_ID: the relay sends no reply; if it cannot apply it, it closes the
+   * connection and the messages come again). False when no socket is open.
+   */
+  sendQuietAck(messageIds: readonly Uint8Array[]): boolean {
+    const socket = this.socket;
+    if (!socket || !this.socketOpen) return false;
+    socket.send(encodeClientFrame({ type: 'ack', id: QUIET_ACK_ID, messageIds }));
+    return true;
   }
 
   private setState(state: ConnectionState): void {
