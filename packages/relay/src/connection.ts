@@ -27,7 +27,6 @@ import {
   type SetDeliveryTokensFrame,
   type UploadPreKeysFrame,
 } from '@pigeon/api';
-import type { Duplex } from 'node:stream';
 import type { WireSocket } from './wire/wire-socket.js';
 import { deviceKey, type OnlineConnection, type PushedMessage, type RelayContext } from './context.js';
 import { TokenBucket } from './rate-limit.js';
@@ -67,8 +66,6 @@ export class Connection implements OnlineConnection {
    * unsent. Only then may a new message skip the store read, and an ack skip the re-read.
    */
   private caughtUp = false;
-  /** The TCP socket (paused by admission control). */
-  private readonly socket: Duplex;
   /** Device lists and provisioning mailboxes (linked-devices.ts); created on first use (idle connections never need it). */
   private linkedDevices: LinkedDevices | null = null;
 
@@ -79,7 +76,6 @@ export class Connection implements OnlineConnection {
   ) {
     const now = ctx.monotonic();
     this.openedAt = now;
-    this.socket = ws.socket;
     this.lastPingAt = now;
     this.bucket = new TokenBucket(ctx.limits.connectionFramesPerSecond, ctx.limits.connectionFrameBurst, now);
     this.nonce = ctx.crypto.randomBytes(CHALLENGE_NONCE_BYTES);
@@ -106,7 +102,6 @@ export class Connection implements OnlineConnection {
   /** Called by the server when the socket has closed (for any reason). */
   onClosed(): void {
     this.closed = true;
-    this.ctx.admission.forget(this.socket);
     this.linkedDevices?.close();
     if (this.device) this.ctx.devices.release(this.device.key, this);
     this.inFlight.clear();
@@ -390,8 +385,12 @@ export class Connection implements OnlineConnection {
 
   private async onSend(frame: SendFrame): Promise<void> {
     const { store, limits, clock, admission } = this.ctx;
-    // Counted until answered; over the bound this socket stops being read (admission.ts).
-    admission.begin(this.socket);
+    // Counted until answered; over the bound the send is refused, to be retried (admission.ts).
+    if (!admission.tryBegin()) {
+      this.ctx.metrics.messagesIn.inc({ result: 'busy' });
+      this.sendError(frame.id, 'RATE_LIMITED', 'relay busy, send again later', admission.retryAfterMs());
+      return;
+    }
     let handedOff = false;
     try {
       const key = deviceKey(frame.recipientDeviceId);

@@ -51,7 +51,7 @@ export interface RelayContext {
   readonly metrics: RelayMetrics;
   /** Positive recipient/token answers for `send`, briefly (send-auth-cache.ts). */
   readonly sendAuth: SendAuthCache;
-  /** Sends issued and not yet answered, relay-wide; pauses reading past the bound (admission.ts). */
+  /** Sends issued and not yet answered, relay-wide; refuses sends past the bound (admission.ts). */
   readonly admission: SendAdmission;
   /** Monotonic ms for rate limits and timeouts (never the injectable wall clock). */
   monotonic(): number;

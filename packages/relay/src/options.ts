@@ -44,8 +44,8 @@ export interface RelayLimits {
   /** A connection whose unsent output exceeds this is dropped (a peer that does not read). */
   readonly maxBufferedBytes: number;
   /**
-   * Sends issued and not yet answered on the whole relay; beyond, a connection that sends stops
-   * being read until the count falls to half (admission.ts). Nothing is refused.
+   * Sends issued and not yet answered on the whole relay; a send beyond is refused with
+   * RATE_LIMITED and a short retryAfterMs (admission.ts), so overload cannot queue up.
    */
   readonly maxPendingSends: number;
 }

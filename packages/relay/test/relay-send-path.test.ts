@@ -4,11 +4,9 @@
  * (send-auth-cache.ts) and send admission (admission.ts).
  */
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
-import type { Duplex } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { DeliverFrame } from '@pigeon/api';
-import { SendAdmission } from '../src/admission.js';
+import { BUSY_RETRY_MIN_MS, BUSY_RETRY_SPREAD_MS, SendAdmission } from '../src/admission.js';
 import { resolveLimits, DEFAULT_LIMITS } from '../src/options.js';
 import { SEND_AUTH_CACHE_MAX_ENTRIES, SEND_AUTH_CACHE_TTL_MS, SendAuthCache } from '../src/send-auth-cache.js';
 import { TestClient } from './helpers/client.js';
@@ -122,37 +120,49 @@ describe('SendAuthCache', () => {
   });
 });
 
-class FakeSocket extends EventEmitter {
-  destroyed = false;
-  paused = false;
-  pause(): this {
-    this.paused = true;
-    return this;
-  }
-  resume(): this {
-    this.paused = false;
-    return this;
-  }
-}
-
 describe('SendAdmission', () => {
-  it('pauses a sending socket past maxPendingSends and resumes every paused socket at half', () => {
-    const admission = new SendAdmission(4);
-    const a = new FakeSocket();
-    const b = new FakeSocket();
-    const socket = (s: FakeSocket) => s as unknown as Duplex;
-    for (let i = 0; i < 4; i++) admission.begin(socket(a));
-    assert.ok(!a.paused);
-    admission.begin(socket(a));
-    admission.begin(socket(b));
-    assert.ok(a.paused && b.paused);
-    assert.equal(admission.pausedSockets, 2);
-    for (let i = 0; i < 3; i++) admission.end();
-    assert.ok(a.paused, 'still above half');
+  it('counts sends in up to maxPendingSends, refuses beyond, and takes sends again once answered', () => {
+    const admission = new SendAdmission(3, () => 0.5);
+    assert.ok(admission.tryBegin() && admission.tryBegin() && admission.tryBegin());
+    assert.equal(admission.tryBegin(), false);
+    assert.equal(admission.refused, 1);
+    assert.equal(admission.pendingSends, 3);
     admission.end();
-    assert.ok(!a.paused && !b.paused);
-    assert.equal(admission.pendingSends, 2);
-    admission.forget(socket(a));
+    assert.ok(admission.tryBegin());
+    assert.equal(admission.retryAfterMs(), BUSY_RETRY_MIN_MS + BUSY_RETRY_SPREAD_MS / 2);
+  });
+
+  it('a relay past maxPendingSends refuses sends with RATE_LIMITED and a jittered retryAfterMs, keeps reading acks, and takes them again', async () => {
+    const busy = await startTestRelay({ limits: { maxPendingSends: 2 } });
+    try {
+      const token = randomToken();
+      const bob = await registered(busy.url);
+      await setTokens(bob.client, [token]);
+      await bob.client.next((f) => f.type === 'queue_empty');
+      const sender = await TestClient.connect(busy.url);
+      // Sent in one go: the frames of one read are handled before the group commit answers any.
+      const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => sendTo(sender, bob.device, token, text(`b${i}`))));
+      const refused = replies.filter((r) => r.type === 'error');
+      const stored = replies.filter((r) => r.type === 'ok');
+      assert.ok(refused.length > 0, 'nothing refused');
+      for (const r of refused) {
+        assertError(r, 'RATE_LIMITED');
+        const wait = (r as { retryAfterMs: number }).retryAfterMs;
+        assert.ok(wait >= BUSY_RETRY_MIN_MS && wait < BUSY_RETRY_MIN_MS + BUSY_RETRY_SPREAD_MS, `retryAfterMs ${wait}`);
+      }
+      // Every accepted send is delivered, and acks go on being read.
+      for (let i = 0; i < stored.length; i++) {
+        const d = await bob.client.nextDeliver();
+        assertOk(await bob.client.request({ type: 'ack', id: bob.client.id(), messageIds: [d.messageId] }));
+      }
+      // Answered sends left the count: a send now is taken.
+      assertOk(await sendTo(sender, bob.device, token, text('after')));
+      assert.equal(envelopeText(await bob.client.nextDeliver()), 'after');
+      await sender.close();
+      await bob.client.close();
+    } finally {
+      await busy.relay.stop();
+    }
   });
 
   it('maxPendingSends is a validated limit with a default', () => {

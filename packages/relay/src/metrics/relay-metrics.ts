@@ -41,7 +41,7 @@ export class RelayMetrics {
     r.register(new Gauge('pigeon_relay_connections', 'Open WebSocket connections on this node.', () => sources.connections()));
     r.register(new Gauge('pigeon_relay_authenticated_devices', 'Devices authenticated on this node.', () => sources.authenticatedDevices()));
     r.register(new Gauge('pigeon_relay_deliveries_in_flight', 'Deliveries sent and not yet acknowledged, all connections of this node.', () => sources.deliveriesInFlight()));
-    this.messagesIn = r.register(new Counter('pigeon_relay_messages_in_total', 'send requests answered, by result (stored, duplicate, full, error).'));
+    this.messagesIn = r.register(new Counter('pigeon_relay_messages_in_total', 'send requests answered, by result (stored, duplicate, full, busy, error).'));
     this.messagesOut = r.register(new Counter('pigeon_relay_messages_out_total', 'deliver frames sent to devices.'));
     this.acks = r.register(new Counter('pigeon_relay_acks_total', 'Message ids acknowledged by devices (committed acks).'));
     this.storeLatency = r.register(new Histogram('pigeon_relay_store_operation_seconds', 'Latency of store operations, by operation.', STORE_LATENCY_BUCKETS));
