@@ -66,6 +66,12 @@ export class Connection implements OnlineConnection {
    * unsent. Only then may a new message skip the store read, and an ack skip the re-read.
    */
   private caughtUp = false;
+  /**
+   * Ids acknowledged while a mailbox read was in flight (created on first use). That read may have
+   * been answered from before the ack's commit (an asynchronous store, PostgreSQL): it must not
+   * hand those out again. Cleared when the read's rows have been handled.
+   */
+  private ackedDuringRead: Set<string> | null = null;
   /** Device lists and provisioning mailboxes (linked-devices.ts); created on first use (idle connections never need it). */
   private linkedDevices: LinkedDevices | null = null;
 
@@ -435,7 +441,11 @@ export class Connection implements OnlineConnection {
     this.ctx.store.ack(device.id, frame.messageIds).then(
       () => {
         this.ctx.metrics.acks.inc(undefined, frame.messageIds.length);
-        for (const id of frame.messageIds) this.inFlight.delete(deviceKey(id));
+        for (const id of frame.messageIds) {
+          const key = deviceKey(id);
+          this.inFlight.delete(key);
+          if (this.pumping) (this.ackedDuringRead ??= new Set()).add(key);
+        }
         if (!quiet) this.send({ type: 'ok', id: frame.id });
         // Caught up: nothing unsent waits in the store after the cursor, and new mail wakes this
         // connection after its commit (a local wake or a doorbell; a lost doorbell is swept), so
@@ -458,8 +468,9 @@ export class Connection implements OnlineConnection {
    * store, when that cannot reorder or skip anything: the connection is caught up (see caughtUp)
    * and has room in its window. The cursor is not moved (the message's seq is not known); a later
    * read that returns it again skips it because it is in flight, so it is never sent twice on
-   * this connection. Store commits resolve in seq order (RelayStore.resolvesInCommitOrder), so
-   * pushing in notification order is seq order.
+   * this connection, nor after its ack (ackedDuringRead). Store commits of one mailbox resolve in
+   * seq order (RelayStore.resolvesInCommitOrder), so pushing in notification order is seq order;
+   * mail another node stored rings a doorbell and is read, never pushed.
    */
   private pushDirect(m: PushedMessage): boolean {
     const device = this.device;
@@ -506,10 +517,13 @@ export class Connection implements OnlineConnection {
           const batch = await this.ctx.store.pending(device.id, this.cursor, this.ctx.clock.now(), want);
           if (this.closed || this.device !== device) return delivered;
           let sent = 0;
+          const acked = this.ackedDuringRead;
+          this.ackedDuringRead = null; // the next read starts after these acks committed
           for (const m of batch) {
             this.cursor = m.seq;
             const id = deviceKey(m.messageId);
             if (this.inFlight.has(id)) continue; // pushed from memory before this read (pushDirect)
+            if (acked?.has(id)) continue; // pushed, then acknowledged while this read was out
             this.inFlight.add(id);
             this.send({ type: 'deliver', messageId: m.messageId, envelope: m.envelope, receivedAt: m.receivedAt });
             sent++;

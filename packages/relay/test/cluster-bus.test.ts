@@ -16,6 +16,7 @@ import { Counter, Histogram, Registry } from '../src/metrics/registry.js';
 import { sampleKeys } from '../src/metrics/queue-depth.js';
 import { RelayMetrics } from '../src/metrics/relay-metrics.js';
 import { openSqliteStore } from '../src/store/sqlite-store.js';
+import type { RelayStore } from '../src/store/types.js';
 import { parseMetrics, waitFor } from './helpers/cluster-nodes.js';
 import { authenticated, randomId, randomToken, registered, sendTo, setTokens, startTestRelay, assertOk } from './helpers/harness.js';
 import { TestClient } from './helpers/client.js';
@@ -128,6 +129,60 @@ describe('two relays in one process over one store and a LocalBusHub', () => {
     assert.equal(a!.relay.stats().onlineDevices, 0);
     assert.equal(b!.relay.stats().onlineDevices, 1);
     await second.close();
+  });
+});
+
+describe('a mailbox read that was answered from before an ack (asynchronous store)', () => {
+  it('does not hand the acknowledged message out again', async () => {
+    const base = openSqliteStore({});
+    let slowReads = false;
+    let onSlowRead: (() => void) | undefined;
+    // Reads see the mailbox when they are issued and answer 150 ms later, as a busy database may.
+    const store = new Proxy(base, {
+      get(target, prop) {
+        if (prop === 'pending') {
+          return (deviceId: Uint8Array, afterSeq: number, now: number, limit: number) => {
+            const rows = target.pending(deviceId, afterSeq, now, limit);
+            if (!slowReads) return rows;
+            onSlowRead?.();
+            return rows.then((r) => new Promise((resolve) => setTimeout(() => resolve(r), 150)));
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as RelayStore;
+    const hub = new LocalBusHub();
+    const a = await startTestRelay({ store, bus: hub.endpoint(), nodeId: 'a' });
+    const b = await startTestRelay({ store, bus: hub.endpoint(), nodeId: 'b' });
+    try {
+      const token = randomToken();
+      const bob = await registered(a.url);
+      await setTokens(bob.client, [token]);
+      await bob.client.next((f) => f.type === 'queue_empty');
+      const local = await TestClient.connect(a.url);
+      const remote = await TestClient.connect(b.url);
+      const first = randomId();
+      assertOk(await sendTo(local, bob.device, token, new TextEncoder().encode('one'), first));
+      assert.deepStrictEqual((await bob.client.nextDeliver()).messageId, first); // pushed from memory
+      slowReads = true;
+      const readOut = new Promise<void>((resolve) => (onSlowRead = resolve));
+      const second = randomId();
+      // Stored through the other relay: a doorbell, and relay a reads the mailbox (first included).
+      assertOk(await sendTo(remote, bob.device, token, new TextEncoder().encode('two'), second));
+      await readOut;
+      assertOk(await bob.client.request({ type: 'ack', id: bob.client.id(), messageIds: [first] }));
+      assert.deepStrictEqual((await bob.client.nextDeliver()).messageId, second);
+      assert.equal((await bob.client.request({ type: 'ping', id: bob.client.id() })).type, 'pong');
+      assert.equal(bob.client.pendingFrames().filter((f) => f.type === 'deliver').length, 0, 'the acknowledged message came again');
+      await local.close();
+      await remote.close();
+      await bob.client.close();
+    } finally {
+      await a.relay.stop();
+      await b.relay.stop();
+      await base.close();
+    }
   });
 });
 

@@ -355,6 +355,8 @@ function positiveInt(n: number, name: string): number {
 }
 
 export class PostgresRelayStore implements RelayStore {
+  /** Per mailbox: one write batch per shard at a time, resolved in order (postgres-group-commit.ts). */
+  readonly resolvesInCommitOrder = true;
   private closed = false;
   private readonly router: ShardRouter;
   /** Enqueues and acks, one batch per shard at a time (postgres-group-commit.ts). */

@@ -120,10 +120,12 @@ export interface RelayStore extends LinkedDeviceStore {
   ping?(): Promise<void>;
 
   /**
-   * True when enqueue promises of one process resolve in commit order, which is seq order (SQLite:
-   * one writer, group commits resolved in issue order). The relay then pushes a message it just
-   * stored straight to the recipient's connection without re-reading the mailbox. Stores whose
-   * commits can resolve out of order (PostgreSQL pool) leave it unset.
+   * True when the enqueue promises of one process resolve, per mailbox, in commit order, which is
+   * seq order (SQLite: one writer, group commits resolved in issue order; PostgreSQL: one batch
+   * per shard at a time, a mailbox's writes in issue order within it, seq taken under the
+   * mailbox's usage-row lock). The relay then pushes a message it just stored straight to the
+   * recipient's connection here without re-reading the mailbox. A store without that order leaves
+   * it unset and every new message is read back.
    */
   readonly resolvesInCommitOrder?: boolean;
 
