@@ -29,6 +29,7 @@ import {
 } from '@pigeon/api';
 import type { WireSocket } from './wire/wire-socket.js';
 import { deviceKey, type OnlineConnection, type PushedMessage, type RelayContext } from './context.js';
+import type { MailboxProbe } from './store/types.js';
 import { TokenBucket } from './rate-limit.js';
 import { LinkedDevices, requireListed } from './linked-devices.js';
 
@@ -144,6 +145,13 @@ export class Connection implements OnlineConnection {
 
   sweep(): Promise<number> {
     return this.pump();
+  }
+
+  sweepProbe(): MailboxProbe | undefined {
+    // Caught up: everything in the mailbox up to the cursor was sent, so "mail after the cursor"
+    // is all a sweep needs to know (messages pushed from memory also count: a harmless read).
+    if (!this.caughtUp || this.pumping || this.closed || this.device === null) return undefined;
+    return { deviceId: this.device.id, afterSeq: this.cursor };
   }
 
   /** Deliveries sent on this connection and not yet acknowledged. */

@@ -3,7 +3,7 @@ import type { CryptoBackend } from '@pigeon/crypto';
 import type { RelayLogger } from './logger.js';
 import type { RelayMetrics } from './metrics/relay-metrics.js';
 import type { RelayClock, RelayLimits } from './options.js';
-import type { RelayStore } from './store/types.js';
+import type { MailboxProbe, RelayStore } from './store/types.js';
 import type { TokenBucket } from './rate-limit.js';
 import type { RelayVerifier } from './verifier.js';
 import type { SendAuthCache } from './send-auth-cache.js';
@@ -37,6 +37,12 @@ export interface OnlineConnection {
   replace(): void;
   /** Re-reads the mailbox now (a sweep); resolves with how many messages it delivered, -1 when the store failed. */
   sweep(): Promise<number>;
+  /**
+   * When this connection is caught up (its mailbox holds nothing unsent past `afterSeq`), the
+   * probe a sweep may ask the store instead of re-reading (RelayStore.mailboxesWithMail);
+   * undefined when only a read will do.
+   */
+  sweepProbe?(): MailboxProbe | undefined;
 }
 
 export interface RelayContext {

@@ -34,7 +34,7 @@ import { TokenBucket } from './rate-limit.js';
 import { SendAuthCache } from './send-auth-cache.js';
 import { SendAdmission } from './admission.js';
 import { openStore } from './store/open-store.js';
-import type { RelayStore } from './store/types.js';
+import type { MailboxProbe, RelayStore } from './store/types.js';
 import { createProtocolVerifier } from './verifier.js';
 import { createWebsite } from './website.js';
 import { createStaticApp } from './static-app.js';
@@ -247,7 +247,12 @@ export function createRelay(options: RelayOptions = {}): Relay {
         }
       }
       const busSweepMs = options.busSweepMs ?? DEFAULT_BUS_SWEEP_MS;
-      devices = new ClusterDirectory(bus, nodeId, { baseMs: busSweepMs, maxMs: Math.max(busSweepMs, options.busSweepMaxMs ?? DEFAULT_BUS_SWEEP_MAX_MS) }, metrics, monotonic);
+      const probeStore = store;
+      const probeMailboxes = probeStore.mailboxesWithMail
+        ? (probes: readonly MailboxProbe[]) => probeStore.mailboxesWithMail!(probes, clock.now())
+        : undefined;
+      const sweepSchedule = { baseMs: busSweepMs, maxMs: Math.max(busSweepMs, options.busSweepMaxMs ?? DEFAULT_BUS_SWEEP_MAX_MS) };
+      devices = new ClusterDirectory(bus, nodeId, sweepSchedule, metrics, monotonic, probeMailboxes);
       await bus.start(devices);
       devices.start();
       if (options.blobs !== false) {

@@ -16,7 +16,7 @@ import { Counter, Histogram, Registry } from '../src/metrics/registry.js';
 import { sampleKeys } from '../src/metrics/queue-depth.js';
 import { RelayMetrics } from '../src/metrics/relay-metrics.js';
 import { openSqliteStore } from '../src/store/sqlite-store.js';
-import type { RelayStore } from '../src/store/types.js';
+import type { MailboxProbe, RelayStore } from '../src/store/types.js';
 import { parseMetrics, waitFor } from './helpers/cluster-nodes.js';
 import { authenticated, randomId, randomToken, registered, sendTo, setTokens, startTestRelay, assertOk } from './helpers/harness.js';
 import { TestClient } from './helpers/client.js';
@@ -91,6 +91,61 @@ describe('doorbells', () => {
     assert.deepStrictEqual(rung.sort(), ['aa', 'aa', 'bb']);
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(metrics.busPublishes.get({ kind: 'doorbell' }), 3);
+  });
+});
+
+describe('sweeps', () => {
+  it('ask the store once which caught-up mailboxes have mail, and read only those', async () => {
+    const bus: RelayBus = {
+      start: async () => undefined,
+      watch: async () => true,
+      unwatch: () => undefined,
+      ringDoorbell: async () => true,
+      announceClaim: async () => true,
+      ping: async () => true,
+      status: () => ({ kind: 'redis', up: true, lossy: true }),
+      close: async () => undefined,
+    };
+    const metrics = new RelayMetrics({
+      connections: () => 0,
+      authenticatedDevices: () => 0,
+      deliveriesInFlight: () => 0,
+      busUp: () => 1,
+      queueDepthSample: () => ({ messages: 0, maxMessages: 0, devices: 0 }),
+      storeBatches: () => undefined,
+    });
+    const questions: string[][] = [];
+    const probe = async (probes: readonly MailboxProbe[]) => {
+      const keys = probes.map((p) => Buffer.from(p.deviceId).toString('hex'));
+      questions.push(keys);
+      return keys.map((k) => k === 'bb');
+    };
+    let now = 0;
+    const directory = new ClusterDirectory(bus, 'n1', { baseMs: 40, maxMs: 40 }, metrics, () => now, probe);
+    const reads = new Map<string, number>();
+    const connection = (key: string, caughtUp: boolean) => ({
+      wake() {},
+      replace() {},
+      sweep: async () => {
+        reads.set(key, (reads.get(key) ?? 0) + 1);
+        return 0;
+      },
+      sweepProbe: () => (caughtUp ? { deviceId: Buffer.from(key, 'hex'), afterSeq: 7 } : undefined),
+    });
+    directory.claim('aa', connection('aa', true));
+    directory.claim('bb', connection('bb', true));
+    directory.claim('cc', connection('cc', false)); // not caught up: only a read will do
+    directory.start();
+    try {
+      now = 1000; // every entry is due
+      await waitFor('one sweep', async () => questions.length >= 1 && reads.has('bb') && reads.has('cc'));
+      assert.deepStrictEqual(questions[0], ['aa', 'bb']);
+      assert.equal(reads.get('aa'), undefined, 'a mailbox without mail was read');
+      assert.equal(reads.get('bb'), 1);
+      assert.equal(reads.get('cc'), 1);
+    } finally {
+      directory.stop();
+    }
   });
 });
 

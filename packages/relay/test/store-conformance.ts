@@ -200,6 +200,37 @@ export function runStoreConformance(name: string, factory: () => Promise<RelaySt
       assert.equal((await s.mailboxUsage(r)).messages, 21);
     });
 
+    it('answers which mailboxes hold unexpired mail after a cursor, for many at once', async (t) => {
+      const s = await open();
+      if (s.mailboxesWithMail === undefined) return t.skip('this store has no batch probe');
+      const full = id();
+      const empty = id();
+      const expired = id();
+      const m = (recipient: Uint8Array, expiresAt = 10_000) => ({ recipientDeviceId: recipient, messageId: id(), envelope: bytes(4), receivedAt: 1, expiresAt });
+      await s.enqueue(m(full), LIMITS);
+      await s.enqueue(m(full), LIMITS);
+      const expiredMessage = m(expired, 100);
+      await s.enqueue(expiredMessage, LIMITS);
+      const [first, last] = (await s.pending(full, 0, 0, 10)).map((p) => p.seq);
+      const answers = await s.mailboxesWithMail(
+        [
+          { deviceId: full, afterSeq: 0 },
+          { deviceId: full, afterSeq: first! },
+          { deviceId: full, afterSeq: last! },
+          { deviceId: empty, afterSeq: 0 },
+          { deviceId: expired, afterSeq: 0 },
+        ],
+        150,
+      );
+      assert.deepStrictEqual(answers, [true, true, false, false, false]);
+      assert.deepStrictEqual(await s.mailboxesWithMail([], 150), []);
+      // Many probes (several shards for a sharded store), order kept.
+      const many = Array.from({ length: 300 }, (_, i) => ({ deviceId: i % 3 === 0 ? full : id(), afterSeq: 0 }));
+      assert.deepStrictEqual(await s.mailboxesWithMail(many, 150), many.map((_, i) => i % 3 === 0));
+      // Stores shared between tests: leave nothing expired behind for the sweep test.
+      assert.equal(await s.ack(expired, [expiredMessage.messageId]), 1);
+    });
+
     it('does not deliver expired messages and sweeps them', async () => {
       const s = await open();
       const r = id();

@@ -17,6 +17,7 @@
  *   delays a message by at most one sweep interval and never loses it.
  */
 import type { DeviceDirectory, OnlineConnection, PushedMessage } from '../context.js';
+import type { MailboxProbe } from '../store/types.js';
 import type { RelayMetrics } from '../metrics/relay-metrics.js';
 import type { BusHandlers, ClaimOrigin, RelayBus } from './types.js';
 
@@ -57,6 +58,8 @@ export class ClusterDirectory implements DeviceDirectory, BusHandlers {
     private readonly schedule: SweepSchedule,
     private readonly metrics: RelayMetrics,
     private readonly monotonic: () => number,
+    /** The store's batch question "which of these mailboxes have mail after their cursor" (RelayStore.mailboxesWithMail). */
+    private readonly probeMailboxes?: (probes: readonly MailboxProbe[]) => Promise<boolean[]>,
   ) {}
 
   get size(): number {
@@ -192,6 +195,7 @@ export class ClusterDirectory implements DeviceDirectory, BusHandlers {
     const status = this.bus.status();
     const now = this.monotonic();
     let budget = MAX_SWEEPS_PER_TICK;
+    const probed: { key: string; entry: Entry; probe: MailboxProbe }[] = [];
     for (const [key, entry] of this.entries) {
       if (budget === 0) break;
       if (entry.sweeping || entry.nextSweepAt > now) continue;
@@ -203,11 +207,37 @@ export class ClusterDirectory implements DeviceDirectory, BusHandlers {
       budget--;
       entry.sweeping = true;
       entry.retry = false;
-      entry.conn.sweep().then(
-        (delivered) => this.swept(key, entry, delivered),
-        () => this.swept(key, entry, -1),
-      );
+      const probe = this.probeMailboxes !== undefined ? entry.conn.sweepProbe?.() : undefined;
+      if (probe !== undefined) probed.push({ key, entry, probe });
+      else this.read(key, entry);
     }
+    if (probed.length > 0) this.probe(probed);
+  }
+
+  private read(key: string, entry: Entry): void {
+    entry.conn.sweep().then(
+      (delivered) => this.swept(key, entry, delivered),
+      () => this.swept(key, entry, -1),
+    );
+  }
+
+  /**
+   * One store question for every caught-up connection due this tick; only the mailboxes with mail
+   * after their cursor are read. An idle device then costs a share of one statement per sweep
+   * instead of a read of its own (100k idle devices, one sweep a minute: ~1,700 reads/s before).
+   */
+  private probe(probed: readonly { key: string; entry: Entry; probe: MailboxProbe }[]): void {
+    this.probeMailboxes!(probed.map((p) => p.probe)).then(
+      (hasMail) => {
+        probed.forEach((p, i) => {
+          if (hasMail[i]) this.read(p.key, p.entry);
+          else this.swept(p.key, p.entry, 0);
+        });
+      },
+      () => {
+        for (const p of probed) this.swept(p.key, p.entry, -1);
+      },
+    );
   }
 
   private swept(key: string, entry: Entry, delivered: number): void {

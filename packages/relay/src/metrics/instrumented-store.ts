@@ -50,6 +50,7 @@ export function instrumentStore(store: RelayStore, metrics: RelayMetrics): Relay
     openProvisioning: timed('openProvisioning', store.openProvisioning),
     putProvisioningMessage: timed('putProvisioningMessage', store.putProvisioningMessage),
     takeProvisioningMessage: timed('takeProvisioningMessage', store.takeProvisioningMessage),
+    ...(store.mailboxesWithMail ? { mailboxesWithMail: timed('mailboxesWithMail', store.mailboxesWithMail) } : {}),
     ...(store.ping ? { ping: () => store.ping!() } : {}),
     ...(store.batchStats ? { batchStats: () => store.batchStats!() } : {}),
     ...(store.resolvesInCommitOrder === true ? { resolvesInCommitOrder: true } : {}),

@@ -34,6 +34,7 @@ import { LATEST_POSTGRES_SCHEMA_VERSION, POSTGRES_MIGRATIONS } from './postgres-
 import { canonicalShardSet, parseShardList, ShardRouter, type PostgresShardSpec, type ResolvedShard } from './postgres-sharding.js';
 import type { PutDeviceListResult, StoredDeviceList } from './linked-devices.js';
 import type {
+  MailboxProbe,
   EnqueueResult,
   MailboxLimits,
   NewMessage,
@@ -203,6 +204,9 @@ const SQL = {
     CROSS JOIN LATERAL (SELECT seq, message_id, envelope, received_at FROM messages
       WHERE recipient = r.recipient AND seq > r.after_seq AND expires_at > r.now ORDER BY seq LIMIT r.lim) AS m
     ORDER BY r.i, m.seq`,
+  // The sweep's question for many idle mailboxes at once: which have mail after their cursor.
+  mailboxesWithMail: `SELECT r.i FROM unnest($1::bytea[], $2::bigint[]) WITH ORDINALITY AS r (recipient, after_seq, i)
+    WHERE EXISTS (SELECT 1 FROM messages m WHERE m.recipient = r.recipient AND m.seq > r.after_seq AND m.expires_at > $3)`,
   ack: 'SELECT pigeon_ack($1, $2::bytea[]) AS n',
   sweep: 'SELECT pigeon_sweep_batch($1, $2) AS n',
   usage: 'SELECT messages, bytes FROM mailbox_usage WHERE device_id = $1',
@@ -655,6 +659,29 @@ export class PostgresRelayStore implements RelayStore {
     const outcome = await this.writes.add(shard, { kind: 'enqueue', values });
     if (outcome !== 'stored' && outcome !== 'duplicate' && outcome !== 'full') throw new Error(`pigeon_enqueue returned ${String(outcome)}`);
     return outcome;
+  }
+
+  async mailboxesWithMail(probes: readonly MailboxProbe[], now: number): Promise<boolean[]> {
+    if (this.closed) throw new RelayServerError('STORE_CLOSED', 'store is closed');
+    const byShard = new Map<number, number[]>();
+    probes.forEach((p, i) => {
+      const shard = this.router.shardOf(p.deviceId);
+      const list = byShard.get(shard);
+      if (list === undefined) byShard.set(shard, [i]);
+      else list.push(i);
+    });
+    const out = probes.map(() => false);
+    await Promise.all(
+      [...byShard].map(async ([shard, indexes]) => {
+        const rows = await this.rows<{ i: string | number }>(this.pools[shard]!, 'mailboxesWithMail', [
+          indexes.map((i) => b(probes[i]!.deviceId)),
+          indexes.map((i) => probes[i]!.afterSeq),
+          now,
+        ]);
+        for (const row of rows) out[indexes[Number(row.i) - 1]!] = true;
+      }),
+    );
+    return out;
   }
 
   async pending(deviceId: Uint8Array, afterSeq: number, now: number, limit: number): Promise<StoredMessage[]> {

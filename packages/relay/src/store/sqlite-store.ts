@@ -25,6 +25,7 @@ import type { PutDeviceListResult, StoredDeviceList } from './linked-devices.js'
 import type {
   EnqueueResult,
   MailboxLimits,
+  MailboxProbe,
   NewMessage,
   PreKeyCounts,
   PreKeyUpload,
@@ -171,6 +172,7 @@ export class SqliteRelayStore implements RelayStore {
         'SELECT seq, message_id, envelope, received_at FROM messages WHERE recipient = ? AND seq > ? AND expires_at > ? ORDER BY seq LIMIT ?',
       ),
       ack: p('DELETE FROM messages WHERE recipient = ? AND message_id = ?'),
+      hasMailAfter: p('SELECT 1 FROM messages WHERE recipient = ? AND seq > ? AND expires_at > ? LIMIT 1').pluck(),
       sweep: p('DELETE FROM messages WHERE expires_at <= ?'),
     };
 
@@ -354,6 +356,10 @@ export class SqliteRelayStore implements RelayStore {
       const info = this.s.insertMessage.run(m.recipientDeviceId, m.messageId, m.envelope, m.receivedAt, m.expiresAt);
       return info.changes === 1 ? 'stored' : 'duplicate';
     });
+  }
+
+  mailboxesWithMail(probes: readonly MailboxProbe[], now: number): Promise<boolean[]> {
+    return this.now(() => probes.map((p) => this.s.hasMailAfter.get(p.deviceId, p.afterSeq, now) !== undefined));
   }
 
   pending(deviceId: Uint8Array, afterSeq: number, now: number, limit: number): Promise<StoredMessage[]> {

@@ -61,6 +61,12 @@ export interface NewMessage {
   readonly expiresAt: number;
 }
 
+/** "Does this mailbox hold unexpired mail with seq > afterSeq?" (RelayStore.mailboxesWithMail). */
+export interface MailboxProbe {
+  readonly deviceId: Uint8Array;
+  readonly afterSeq: number;
+}
+
 export interface StoredMessage {
   /** Store-wide increasing sequence number; only its order matters. */
   readonly seq: number;
@@ -107,6 +113,12 @@ export interface RelayStore extends LinkedDeviceStore {
   enqueue(message: NewMessage, limits: MailboxLimits): Promise<EnqueueResult>;
   /** Unexpired messages of the device with seq > afterSeq, oldest first, at most `limit`. */
   pending(deviceId: Uint8Array, afterSeq: number, now: number, limit: number): Promise<StoredMessage[]>;
+  /**
+   * For each probe, whether its mailbox holds an unexpired message with seq > afterSeq: the
+   * cluster's periodic sweep asks this for many idle connections at once and reads only the
+   * mailboxes that answer true (one statement per shard instead of one read per device).
+   */
+  mailboxesWithMail?(probes: readonly MailboxProbe[], now: number): Promise<boolean[]>;
   /** Deletes the listed messages of this device (unknown ids are ignored); returns how many went. */
   ack(deviceId: Uint8Array, messageIds: readonly Uint8Array[]): Promise<number>;
   /** Deletes every message with expiresAt <= now; returns how many. */
