@@ -22,6 +22,35 @@ import { authenticated, randomId, randomToken, registered, sendTo, setTokens, st
 import { TestClient } from './helpers/client.js';
 import { redisUnreachable, REDIS_URL } from './helpers/services.js';
 
+/** A bus that looks like an up, lossy Redis bus and only records the doorbells it is asked to ring. */
+function fakeRedisBus(onRing: (key: string) => void = () => {}): RelayBus {
+  return {
+    start: async () => undefined,
+    watch: async () => true,
+    unwatch: () => undefined,
+    ringDoorbell: async (key) => {
+      onRing(key);
+      return true;
+    },
+    announceClaim: async () => true,
+    ping: async () => true,
+    status: () => ({ kind: 'redis', up: true, lossy: true }),
+    close: async () => undefined,
+  };
+}
+
+/** Relay metrics whose gauges read zero (for a directory without a relay around it). */
+function quietMetrics(): RelayMetrics {
+  return new RelayMetrics({
+    connections: () => 0,
+    authenticatedDevices: () => 0,
+    deliveriesInFlight: () => 0,
+    busUp: () => 1,
+    queueDepthSample: () => ({ messages: 0, maxMessages: 0, devices: 0 }),
+    storeBatches: () => undefined,
+  });
+}
+
 describe('metrics registry', () => {
   it('renders counters and histograms in the Prometheus text format', async () => {
     const r = new Registry();
@@ -59,27 +88,8 @@ describe('bus claims', () => {
 describe('doorbells', () => {
   it('one doorbell per device per loop turn, however many messages were stored for it', async () => {
     const rung: string[] = [];
-    const bus: RelayBus = {
-      start: async () => undefined,
-      watch: async () => true,
-      unwatch: () => undefined,
-      ringDoorbell: async (key) => {
-        rung.push(key);
-        return true;
-      },
-      announceClaim: async () => true,
-      ping: async () => true,
-      status: () => ({ kind: 'redis', up: true, lossy: true }),
-      close: async () => undefined,
-    };
-    const metrics = new RelayMetrics({
-      connections: () => 0,
-      authenticatedDevices: () => 0,
-      deliveriesInFlight: () => 0,
-      busUp: () => 1,
-      queueDepthSample: () => ({ messages: 0, maxMessages: 0, devices: 0 }),
-      storeBatches: () => undefined,
-    });
+    const bus = fakeRedisBus((key) => rung.push(key));
+    const metrics = quietMetrics();
     const directory = new ClusterDirectory(bus, 'n1', { baseMs: 1000, maxMs: 1000 }, metrics, () => 0);
     for (let i = 0; i < 5; i++) directory.notify('aa');
     directory.notify('bb');
@@ -96,24 +106,8 @@ describe('doorbells', () => {
 
 describe('sweeps', () => {
   it('ask the store once which caught-up mailboxes have mail, and read only those', async () => {
-    const bus: RelayBus = {
-      start: async () => undefined,
-      watch: async () => true,
-      unwatch: () => undefined,
-      ringDoorbell: async () => true,
-      announceClaim: async () => true,
-      ping: async () => true,
-      status: () => ({ kind: 'redis', up: true, lossy: true }),
-      close: async () => undefined,
-    };
-    const metrics = new RelayMetrics({
-      connections: () => 0,
-      authenticatedDevices: () => 0,
-      deliveriesInFlight: () => 0,
-      busUp: () => 1,
-      queueDepthSample: () => ({ messages: 0, maxMessages: 0, devices: 0 }),
-      storeBatches: () => undefined,
-    });
+    const bus = fakeRedisBus();
+    const metrics = quietMetrics();
     const questions: string[][] = [];
     const probe = async (probes: readonly MailboxProbe[]) => {
       const keys = probes.map((p) => Buffer.from(p.deviceId).toString('hex'));

@@ -14,6 +14,7 @@ import { decodeRelayFrame, encodeClientFrame, type RelayFrame } from '@pigeon/ap
 import WebSocket from 'ws';
 import { OPCODE } from '../src/wire/frame-parser.js';
 import { acceptValue } from '../src/wire/handshake.js';
+import { clientFrame as buildFrame, closeBody } from './helpers/ws-frames.js';
 import { WireSocket } from '../src/wire/wire-socket.js';
 import { startTestRelay, type TestRelay } from './helpers/harness.js';
 
@@ -24,39 +25,10 @@ const RFC_ACCEPT = 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=';
 
 // ---- frames ---------------------------------------------------------------------------------
 
-/** A masked client frame (RFC 6455 5.2); `mask: false` leaves it unmasked. */
+/** A masked client frame (helpers/ws-frames.ts); `mask: false` leaves it unmasked. */
 function clientFrame(opcode: number, payload: Uint8Array = new Uint8Array(0), opts: { mask?: boolean; rsv1?: boolean; fin?: boolean } = {}): Buffer {
-  const n = payload.length;
-  const b0 = ((opts.fin ?? true) ? 0x80 : 0) | (opts.rsv1 ? 0x40 : 0) | opcode;
-  const masked = opts.mask ?? true;
-  const maskBit = masked ? 0x80 : 0;
-  let header: Buffer;
-  if (n < 126) header = Buffer.from([b0, maskBit | n]);
-  else if (n < 0x10000) {
-    header = Buffer.alloc(4);
-    header[0] = b0;
-    header[1] = maskBit | 126;
-    header.writeUInt16BE(n, 2);
-  } else {
-    header = Buffer.alloc(10);
-    header[0] = b0;
-    header[1] = maskBit | 127;
-    header.writeBigUInt64BE(BigInt(n), 2);
-  }
-  if (!masked) return Buffer.concat([header, payload]);
-  const key = Buffer.from([0x9a, 0x01, 0x5c, 0xe3]);
-  const body = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) body[i] = payload[i]! ^ key[i & 3]!;
-  return Buffer.concat([header, key, body]);
+  return buildFrame({ opcode, payload, fin: opts.fin ?? true, rsv: opts.rsv1 ? 4 : 0, ...(opts.mask === false ? { mask: null } : {}) });
 }
-
-const closeBody = (code: number, reason = ''): Buffer => {
-  const r = Buffer.from(reason, 'utf8');
-  const out = Buffer.alloc(2 + r.length);
-  out.writeUInt16BE(code, 0);
-  r.copy(out, 2);
-  return out;
-};
 
 interface ServerFrame {
   readonly fin: boolean;
@@ -101,6 +73,14 @@ const relayFrame = (f: ServerFrame): RelayFrame => {
 // ---- a raw client -----------------------------------------------------------------------------
 
 /** A TCP client speaking WebSocket by hand. Records every read, so tests can see how frames arrive. */
+/** The relay's next frame is a close carrying `code`, and then it ends the TCP connection. */
+async function expectClose(peer: RawPeer, code: number): Promise<void> {
+  const close = await peer.next('close');
+  assert.equal(close.opcode, OPCODE.close);
+  assert.equal(close.payload.readUInt16BE(0), code);
+  await peer.ended;
+}
+
 class RawPeer {
   private buf = Buffer.alloc(0);
   private readonly frames: ServerFrame[] = [];
@@ -348,10 +328,7 @@ describe('wire: the relay WebSocket over raw TCP', () => {
     const peer = await open();
     await peer.challenge();
     peer.write(clientFrame(OPCODE.close, closeBody(1000, 'done')));
-    const echo = await peer.next('close echo');
-    assert.equal(echo.opcode, OPCODE.close);
-    assert.equal(echo.payload.readUInt16BE(0), 1000);
-    await peer.ended;
+    await expectClose(peer, 1000);
     assert.equal(peer.pending, 0, 'nothing after the close frame');
     peer.socket.end();
     await peer.closed;
@@ -373,10 +350,7 @@ describe('wire: the relay WebSocket over raw TCP', () => {
     const peer = await open();
     await peer.challenge();
     peer.write(clientFrame(OPCODE.binary, encodeClientFrame({ type: 'ping', id: 1 }), { mask: false }));
-    const close = await peer.next('close');
-    assert.equal(close.opcode, OPCODE.close);
-    assert.equal(close.payload.readUInt16BE(0), 1002);
-    await peer.ended;
+    await expectClose(peer, 1002);
     peer.socket.end();
     await peer.closed;
   });
@@ -385,10 +359,7 @@ describe('wire: the relay WebSocket over raw TCP', () => {
     const peer = await open();
     await peer.challenge();
     peer.write(clientFrame(OPCODE.binary, encodeClientFrame({ type: 'ping', id: 1 }), { rsv1: true }));
-    const close = await peer.next('close');
-    assert.equal(close.opcode, OPCODE.close);
-    assert.equal(close.payload.readUInt16BE(0), 1002);
-    await peer.ended;
+    await expectClose(peer, 1002);
   });
 
   it('a frame announcing more than the largest message gets close 1009 before its payload is sent', async () => {
@@ -396,10 +367,7 @@ describe('wire: the relay WebSocket over raw TCP', () => {
     await peer.challenge();
     const header = Buffer.from([0x82, 0xff, 0, 0, 0, 0, 0x40, 0, 0, 0, 1, 2, 3, 4]); // 1 GiB, masked
     peer.write(header);
-    const close = await peer.next('close');
-    assert.equal(close.opcode, OPCODE.close);
-    assert.equal(close.payload.readUInt16BE(0), 1009);
-    await peer.ended;
+    await expectClose(peer, 1009);
   });
 
   it('a ping request split over several TCP writes with pauses gets its pong', async () => {
