@@ -18,6 +18,7 @@ export const WORKER_STORE_METHODS = [
   'hasDeliveryToken',
   'enqueue',
   'pending',
+  'mailboxesWithMail',
   'ack',
   'sweepExpired',
   'mailboxUsage',

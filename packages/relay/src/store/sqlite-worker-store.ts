@@ -13,7 +13,7 @@ import { RELAY_SERVER_ERROR_CODES, RelayServerError, type RelayServerErrorCode }
 import type { PutDeviceListResult, StoredDeviceList } from './linked-devices.js';
 import type { SqliteStoreOptions } from './sqlite-store.js';
 import type { FromWorker, StoreCall, ToWorker, WireError, WorkerStoreMethod } from './sqlite-worker-protocol.js';
-import type {
+import type { MailboxProbe,
   EnqueueResult,
   MailboxLimits,
   NewMessage,
@@ -189,6 +189,9 @@ export class WorkerSqliteStore implements RelayStore {
   }
   pending(deviceId: Uint8Array, afterSeq: number, now: number, limit: number): Promise<StoredMessage[]> {
     return this.call('pending', [deviceId, afterSeq, now, limit]);
+  }
+  mailboxesWithMail(probes: readonly MailboxProbe[], now: number): Promise<boolean[]> {
+    return this.call('mailboxesWithMail', [probes, now]);
   }
   ack(deviceId: Uint8Array, messageIds: readonly Uint8Array[]): Promise<number> {
     return this.call('ack', [deviceId, messageIds]);
