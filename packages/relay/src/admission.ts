@@ -27,6 +27,16 @@ export class SendAdmission {
     return this.pending;
   }
 
+  /** `maxPendingSends` are waiting: a send now would be refused. */
+  get full(): boolean {
+    return this.pending >= this.maxPending;
+  }
+
+  /** Counts a refusal made without tryBegin (a send refused before it was decoded). */
+  refuse(): void {
+    this.refused++;
+  }
+
   /** Counts a send in, or returns false when `maxPendingSends` are already waiting. */
   tryBegin(): boolean {
     if (this.pending >= this.maxPending) {

@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { DeliverFrame } from '@pigeon/api';
+import { API_VERSION, CLIENT_FRAME_TYPES, type DeliverFrame } from '@pigeon/api';
+import { openSqliteStore } from '../src/store/sqlite-store.js';
+import type { RelayStore } from '../src/store/types.js';
 import { BUSY_RETRY_MIN_MS, BUSY_RETRY_SPREAD_MS, SendAdmission } from '../src/admission.js';
 import { resolveLimits, DEFAULT_LIMITS } from '../src/options.js';
 import { SEND_AUTH_CACHE_MAX_ENTRIES, SEND_AUTH_CACHE_TTL_MS, SendAuthCache } from '../src/send-auth-cache.js';
@@ -162,6 +164,45 @@ describe('SendAdmission', () => {
       await bob.client.close();
     } finally {
       await busy.relay.stop();
+    }
+  });
+
+  it('while full, a send is refused before it is decoded (a flood costs little)', async () => {
+    const base = openSqliteStore();
+    const held: (() => void)[] = [];
+    // Enqueues wait until released: the one admitted send keeps the relay full.
+    const store = new Proxy(base, {
+      get(target, prop) {
+        if (prop === 'enqueue') {
+          return (...args: Parameters<RelayStore['enqueue']>) => {
+            const result = target.enqueue(...args);
+            return new Promise((resolve) => held.push(() => resolve(result)));
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as RelayStore;
+    const full = await startTestRelay({ store, limits: { maxPendingSends: 1 } });
+    try {
+      const token = randomToken();
+      const bob = await registered(full.url);
+      await setTokens(bob.client, [token]);
+      const sender = await TestClient.connect(full.url);
+      const first = sendTo(sender, bob.device, token, text('first'));
+      while (held.length === 0) await new Promise((r) => setTimeout(r, 5));
+      // A truncated send frame: decoding it would answer BAD_FRAME; refused unread, it gets RATE_LIMITED.
+      sender.sendRaw(new Uint8Array([API_VERSION, CLIENT_FRAME_TYPES.send, 0, 0, 0, 77, 1, 2, 3]));
+      const refusal = await sender.next((f) => f.type === 'error' && f.id === 77);
+      assertError(refusal, 'RATE_LIMITED');
+      for (const release of held) release();
+      assertOk(await first);
+      await sender.close();
+      await bob.client.close();
+    } finally {
+      for (const release of held) release();
+      await full.relay.stop();
+      await base.close();
     }
   });
 
