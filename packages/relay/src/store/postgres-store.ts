@@ -34,9 +34,9 @@ import { LATEST_POSTGRES_SCHEMA_VERSION, POSTGRES_MIGRATIONS } from './postgres-
 import { canonicalShardSet, parseShardList, ShardRouter, type PostgresShardSpec, type ResolvedShard } from './postgres-sharding.js';
 import type { PutDeviceListResult, StoredDeviceList } from './linked-devices.js';
 import type {
-  MailboxProbe,
   EnqueueResult,
   MailboxLimits,
+  MailboxProbe,
   NewMessage,
   PreKeyCounts,
   PreKeyUpload,

@@ -13,9 +13,10 @@ import { RELAY_SERVER_ERROR_CODES, RelayServerError, type RelayServerErrorCode }
 import type { PutDeviceListResult, StoredDeviceList } from './linked-devices.js';
 import type { SqliteStoreOptions } from './sqlite-store.js';
 import type { FromWorker, StoreCall, ToWorker, WireError, WorkerStoreMethod } from './sqlite-worker-protocol.js';
-import type { MailboxProbe,
+import type {
   EnqueueResult,
   MailboxLimits,
+  MailboxProbe,
   NewMessage,
   PreKeyCounts,
   PreKeyUpload,
