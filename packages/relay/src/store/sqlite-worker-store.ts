@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { RELAY_SERVER_ERROR_CODES, RelayServerError, type RelayServerErrorCode } from '../errors.js';
 import type { PutDeviceListResult, StoredDeviceList } from './linked-devices.js';
 import type { SqliteStoreOptions } from './sqlite-store.js';
-import type { FromWorker, StoreCall, ToWorker, WireError, WorkerStoreMethod } from './sqlite-worker-protocol.js';
+import { toWireError, type FromWorker, type StoreCall, type ToWorker, type WireError, type WorkerStoreMethod } from './sqlite-worker-protocol.js';
 import type {
   EnqueueResult,
   MailboxLimits,
@@ -65,22 +65,31 @@ function fromWireError(e: WireError): Error {
 export function openWorkerSqliteStore(options: SqliteStoreOptions = {}): Promise<WorkerSqliteStore> {
   const worker = new Worker(WORKER_URL, { workerData: { ...options } });
   return new Promise((resolve, reject) => {
-    const fail = (error: unknown) => {
+    const detach = () => {
       worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
+    const fail = (error: Error) => {
+      detach();
       void worker.terminate();
       reject(error);
     };
     const onMessage = (message: FromWorker) => {
       if (message.type === 'ready') {
-        worker.off('message', onMessage);
-        worker.off('error', fail);
+        detach();
         resolve(new WorkerSqliteStore(worker));
       } else if (message.type === 'open_failed') {
         fail(fromWireError(message.error));
       }
     };
+    // An error thrown in the worker arrives as a structured clone: keep its code, typed again.
+    const onError = (error: Error) => fail(fromWireError(toWireError(error)));
+    // Messages posted before the thread ended are delivered before 'exit', so this is a silent death.
+    const onExit = (code: number) => fail(new RelayServerError('STORE_FAILED', `store worker exited (code ${code}) before opening`));
     worker.on('message', onMessage);
-    worker.once('error', fail);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
   });
 }
 
