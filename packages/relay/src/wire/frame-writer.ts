@@ -3,7 +3,6 @@
  * socket sends during one tick are laid out back to back in one buffer (wire-socket.ts), so the
  * writer only needs each frame's header size and a way to write header + payload at an offset.
  */
-import { OPCODE } from './frame-parser.js';
 
 export function headerSize(payloadLength: number): number {
   return payloadLength < 126 ? 2 : payloadLength < 0x10000 ? 4 : 10;
@@ -43,5 +42,3 @@ export function closePayload(code: number, reason: string): Buffer {
   text.copy(out, 2);
   return out;
 }
-
-export const CLOSE_OPCODE = OPCODE.close;
