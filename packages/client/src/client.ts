@@ -19,7 +19,15 @@
 import { fromHex } from '@pigeon/crypto';
 import type { CryptoBackend } from '@pigeon/crypto';
 import { computeSafetyNumber, formatSafetyNumber } from '@pigeon/protocol';
-import { downloadBytesForMessage, uploadBlobForMessage, type DownloadAttachmentBytesOptions, type SendAttachmentBlobOptions } from './attachments/client-transfer.js';
+import {
+  downloadBytesForMessage,
+  downloadForMessageTo,
+  uploadBlobForMessage,
+  type DownloadAttachmentBytesOptions,
+  type DownloadAttachmentToOptions,
+  type SendAttachmentBlobOptions,
+} from './attachments/client-transfer.js';
+import type { AttachmentSink } from './attachments/sink-download.js';
 import type { BlobLike } from './attachments/memory-transfer.js';
 import { infoOf, loadReference } from './attachments/messages.js';
 import type { AttachmentInfo, AttachmentReference } from './attachments/reference.js';
@@ -440,6 +448,16 @@ export class PigeonClient {
    */
   downloadAttachmentBytes(messageId: string, options: DownloadAttachmentBytesOptions = {}): Promise<Uint8Array<ArrayBuffer>> {
     return downloadBytesForMessage(this.#core.crypto, this.attachmentReference(messageId), options);
+  }
+
+  /**
+   * Downloads, verifies and decrypts a message's attachment into `sink` over fetch, for files too
+   * big to hold in memory (a browser passes a file in its origin-private file system). The sink
+   * gets plaintext in order; when this rejects (ATTACHMENT_TAMPERED, RELAY_UNREACHABLE, ...) the
+   * caller throws away what the sink got. UNKNOWN_MESSAGE without an attachment.
+   */
+  downloadAttachmentTo(messageId: string, sink: AttachmentSink, options: DownloadAttachmentToOptions = {}): Promise<void> {
+    return downloadForMessageTo(this.#core.crypto, this.attachmentReference(messageId), sink, options);
   }
 
   /** Name, type and size of a message's attachment; undefined when it has none. */

@@ -1,6 +1,6 @@
 /**
- * Attachments over fetch (the browser path: sendAttachmentBlob / downloadAttachmentBytes) against
- * a real in-process relay: bit-identical round trip through connections cut mid-request in both
+ * Attachments over fetch (the browser path: sendAttachmentBlob / downloadAttachmentBytes /
+ * downloadAttachmentTo) against a real in-process relay: bit-identical round trip through connections cut mid-request in both
  * directions, interop with the Node file path (one blob format, two transports), a tampered blob
  * rejected, and the in-memory size limit refused before any request.
  */
@@ -98,6 +98,57 @@ describe('attachments over fetch (browser path)', () => {
     await fh.write(one, 0, 1, 140_000);
     await fh.close();
     await assert.rejects(rig.pair.bob.downloadAttachmentBytes(message.id), isCode('ATTACHMENT_TAMPERED'));
+  });
+
+  it('downloadAttachmentTo streams into a caller sink: in order, contiguous, no in-memory limit', async () => {
+    const bytes = randomBytes(3 * MB + 7);
+    const sent = await rig.pair.alice.sendAttachmentBlob(rig.pair.bobId, new Blob([bytes]), { fileName: 'big.bin', blobBaseUrl: rig.blobBaseUrl });
+    const message = await rig.bobInbox.wait(sent.id);
+    const writes: { at: number; length: number }[] = [];
+    const parts: Uint8Array[] = [];
+    await rig.pair.bob.downloadAttachmentTo(
+      message.id,
+      {
+        write: async (plain, at) => {
+          writes.push({ at, length: plain.length });
+          parts.push(plain.slice());
+          await new Promise((r) => setImmediate(r)); // an asynchronous sink, as a browser file is
+        },
+      },
+      { rangeBytes: MB },
+    );
+    let next = 0;
+    for (const w of writes) {
+      assert.equal(w.at, next);
+      next += w.length;
+    }
+    assert.equal(next, bytes.length);
+    assert.equal(sha256(Buffer.concat(parts)), sha256(bytes));
+    await assert.rejects(rig.pair.bob.downloadAttachmentTo('00'.repeat(16), { write: () => undefined }), isCode('UNKNOWN_MESSAGE'));
+  });
+
+  it('a sink that fails ends the download with its error at once (never retried as a dropped connection)', async () => {
+    const bytes = randomBytes(MB);
+    const sent = await rig.pair.alice.sendAttachmentBlob(rig.pair.bobId, new Blob([bytes]), { fileName: 'full.bin', blobBaseUrl: rig.blobBaseUrl });
+    const message = await rig.bobInbox.wait(sent.id);
+    const diskFull = Object.assign(new Error('no space left'), { name: 'QuotaExceededError' });
+    let calls = 0;
+    const progress: TransferProgress[] = [];
+    await assert.rejects(
+      rig.pair.bob.downloadAttachmentTo(
+        message.id,
+        {
+          write: () => {
+            calls++;
+            if (calls === 3) throw diskFull;
+          },
+        },
+        { retryBaseMs: 1, onProgress: (p) => progress.push(p) },
+      ),
+      (e: unknown) => e === diskFull,
+    );
+    assert.equal(calls, 3);
+    assert.ok(progress.every((p) => (p.retries ?? 0) === 0), 'no retry was made');
   });
 
   it('refuses an attachment above the in-memory limit before any request; unknown ids are UNKNOWN_MESSAGE', async () => {

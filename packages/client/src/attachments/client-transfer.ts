@@ -1,12 +1,14 @@
 /**
- * The platform-neutral side of PigeonClient.sendAttachmentBlob / downloadAttachmentBytes (fetch,
- * a Blob in, bytes out); the Node entry's file methods are client-transfer.node.ts.
+ * The platform-neutral side of PigeonClient.sendAttachmentBlob / downloadAttachmentBytes /
+ * downloadAttachmentTo (fetch, a Blob in, bytes or a caller's sink out); the Node entry's file
+ * methods are client-transfer.node.ts.
  */
 import type { CryptoBackend } from '@pigeon/crypto';
 import { ClientError } from '../errors.js';
 import { downloadAttachmentToMemory, uploadAttachmentBlob, type BlobLike } from './memory-transfer.js';
 import { blobBaseUrlFor } from './messages.js';
 import type { AttachmentReference } from './reference.js';
+import { downloadAttachmentToSink, type AttachmentSink } from './sink-download.js';
 import type { TransferOptions } from './transfer.js';
 import type { UploadResult } from './upload.js';
 
@@ -31,13 +33,16 @@ export interface SendAttachmentBlobOptions extends TransferOptions {
   readonly segmentBytes?: number;
 }
 
-export interface DownloadAttachmentBytesOptions extends TransferOptions {
-  /** ATTACHMENT_TOO_LARGE above this size. Default MAX_IN_MEMORY_DOWNLOAD_BYTES (256 MiB). */
-  readonly maxBytes?: number;
+export interface DownloadAttachmentToOptions extends TransferOptions {
   /** Bytes per ranged GET. Default FETCH_DOWNLOAD_RANGE_BYTES. */
   readonly rangeBytes?: number;
   /** Fail at once (RELAY_UNREACHABLE) for a blob on another origin; a page passes `[location.origin]`. */
   readonly allowedOrigins?: readonly string[];
+}
+
+export interface DownloadAttachmentBytesOptions extends DownloadAttachmentToOptions {
+  /** ATTACHMENT_TOO_LARGE above this size. Default MAX_IN_MEMORY_DOWNLOAD_BYTES (256 MiB). */
+  readonly maxBytes?: number;
 }
 
 export function uploadBlobForMessage(uploader: Uploader, blob: BlobLike, options: SendAttachmentBlobOptions): Promise<UploadResult> {
@@ -50,7 +55,14 @@ export function uploadBlobForMessage(uploader: Uploader, blob: BlobLike, options
   });
 }
 
+const noAttachment = () => new ClientError('UNKNOWN_MESSAGE', 'no attachment with this message id');
+
 export function downloadBytesForMessage(crypto: CryptoBackend, reference: AttachmentReference | undefined, options: DownloadAttachmentBytesOptions): Promise<Uint8Array<ArrayBuffer>> {
-  if (reference === undefined) return Promise.reject(new ClientError('UNKNOWN_MESSAGE', 'no attachment with this message id'));
+  if (reference === undefined) return Promise.reject(noAttachment());
   return downloadAttachmentToMemory({ ...options, crypto, reference });
+}
+
+export function downloadForMessageTo(crypto: CryptoBackend, reference: AttachmentReference | undefined, sink: AttachmentSink, options: DownloadAttachmentToOptions): Promise<void> {
+  if (reference === undefined) return Promise.reject(noAttachment());
+  return downloadAttachmentToSink({ ...options, crypto, reference, sink });
 }

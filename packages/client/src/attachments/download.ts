@@ -29,6 +29,23 @@ export interface DownloadBlobOptions extends TransferOptions {
   readonly createHash?: () => IncrementalHash;
 }
 
+/**
+ * A sink that failed (disk full, file gone) ends the download with its own error. It must never
+ * count as a dropped connection: the decryptor has moved past the chunk that was not written, so
+ * a retry would go on writing the next chunks at the wrong offset of a file that then verifies.
+ */
+class SinkFailure {
+  constructor(readonly cause: unknown) {}
+}
+
+async function writeOrStop(options: DownloadBlobOptions, plain: Uint8Array, at: number): Promise<void> {
+  try {
+    await options.write(plain, at);
+  } catch (err) {
+    throw new SinkFailure(err);
+  }
+}
+
 /** Resolves with the plaintext size once everything verified. */
 export async function downloadBlob(options: DownloadBlobOptions): Promise<number> {
   const { reference: ref, transport } = options;
@@ -47,7 +64,7 @@ export async function downloadBlob(options: DownloadBlobOptions): Promise<number
       const body = await transport.getRange(ref.url, from, to);
       for await (const bytes of body) {
         for (const plain of await decryptor.push(bytes)) {
-          await options.write(plain, written);
+          await writeOrStop(options, plain, written);
           written += plain.length;
         }
         failures = 0;
@@ -55,6 +72,7 @@ export async function downloadBlob(options: DownloadBlobOptions): Promise<number
       }
       if (decryptor.received < to) throw new Error('range ended early');
     } catch (err) {
+      if (err instanceof SinkFailure) throw err.cause;
       if (!isTransient(err) || options.signal?.aborted) throw blobErrorToClient(err, 'the download');
       failures++;
       if (failures > (options.maxRetries ?? 10)) throw new ClientError('RELAY_UNREACHABLE', 'the relay stopped answering during the download', { cause: err });

@@ -16,9 +16,9 @@ export {
   blobSource,
   MAX_IN_MEMORY_DOWNLOAD_BYTES,
   FETCH_UPLOAD_SEGMENT_BYTES,
-  FETCH_DOWNLOAD_RANGE_BYTES,
   type BlobLike,
   type BlobUploadOptions,
   type MemoryDownloadOptions,
 } from './memory-transfer.js';
-export type { SendAttachmentBlobOptions, DownloadAttachmentBytesOptions } from './client-transfer.js';
+export { downloadAttachmentToSink, FETCH_DOWNLOAD_RANGE_BYTES, type AttachmentSink, type SinkDownloadOptions } from './sink-download.js';
+export type { SendAttachmentBlobOptions, DownloadAttachmentBytesOptions, DownloadAttachmentToOptions } from './client-transfer.js';

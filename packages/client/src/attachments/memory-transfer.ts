@@ -1,27 +1,25 @@
 /**
  * Attachments without a file system (browsers; any runtime with fetch): upload from a Blob-like
  * source, download into memory. The resume and verification logic is upload.ts / download.ts's;
- * this adds the Blob source, the in-memory sink and its size limit, over FetchBlobClient.
+ * this adds the Blob source, the in-memory sink and its size limit (sink-download.ts).
  */
 import type { CryptoBackend } from '@pigeon/crypto';
 import { ClientError } from '../errors.js';
 import { contentTypeFor } from './content-type.js';
-import { downloadBlob } from './download.js';
 import { FetchBlobClient } from './fetch-blob-client.js';
-import type { AttachmentReference } from './reference.js';
 import type { RandomAccessSource } from './stream.js';
 import type { TransferOptions } from './transfer.js';
+import { downloadAttachmentToSink, type SinkDownloadOptions } from './sink-download.js';
 import { uploadBlob, type UploadResult, type UploadSigner } from './upload.js';
 
 /**
  * Largest attachment downloadAttachmentBytes holds in memory (the whole plaintext is one array,
- * plus one chunk): bigger ones need a file download (the Node entry's downloadAttachment).
+ * plus one chunk): bigger ones need a file sink (the Node entry's downloadAttachment; in a browser,
+ * PigeonClient.downloadAttachmentTo with a file in the origin-private file system).
  */
 export const MAX_IN_MEMORY_DOWNLOAD_BYTES = 256 * 1024 * 1024;
 /** PATCH segment of a buffered (fetch) upload: the memory held at once, and the progress step. */
 export const FETCH_UPLOAD_SEGMENT_BYTES = 2 * 1024 * 1024;
-/** Ranged GET size of an in-memory download. */
-export const FETCH_DOWNLOAD_RANGE_BYTES = 8 * 1024 * 1024;
 
 /** What sendAttachmentBlob reads: a DOM Blob or File, or anything shaped like one. */
 export interface BlobLike {
@@ -78,19 +76,9 @@ export function uploadAttachmentBlob(options: BlobUploadOptions): Promise<Upload
   });
 }
 
-export interface MemoryDownloadOptions extends TransferOptions {
-  readonly crypto: CryptoBackend;
-  readonly reference: AttachmentReference;
+export interface MemoryDownloadOptions extends Omit<SinkDownloadOptions, 'sink'> {
   /** Refuse (ATTACHMENT_TOO_LARGE) above this plaintext size. Default MAX_IN_MEMORY_DOWNLOAD_BYTES. */
   readonly maxBytes?: number;
-  readonly rangeBytes?: number;
-  /**
-   * Origins the blob may be fetched from (a page passes its own: the relay that serves it). A
-   * reference elsewhere fails at once with RELAY_UNREACHABLE instead of retrying a fetch the
-   * page's CSP and CORS would block every time.
-   */
-  readonly allowedOrigins?: readonly string[];
-  readonly fetch?: typeof fetch;
 }
 
 /** The verified plaintext, or a typed error (nothing partial is ever returned). */
@@ -98,17 +86,8 @@ export async function downloadAttachmentToMemory(options: MemoryDownloadOptions)
   const ref = options.reference;
   const max = options.maxBytes ?? MAX_IN_MEMORY_DOWNLOAD_BYTES;
   if (ref.size > max) throw new ClientError('ATTACHMENT_TOO_LARGE', `attachments above ${max} bytes cannot be downloaded into memory`);
-  if (options.allowedOrigins !== undefined && !options.allowedOrigins.includes(new URL(ref.url).origin)) {
-    throw new ClientError('RELAY_UNREACHABLE', 'the attachment is stored at a relay this page cannot fetch from');
-  }
   const out = new Uint8Array(ref.size);
-  const size = await downloadBlob({
-    ...options,
-    transport: new FetchBlobClient(ref.url, { idleTimeoutMs: options.idleTimeoutMs, signal: options.signal, fetch: options.fetch }),
-    rangeBytes: options.rangeBytes ?? FETCH_DOWNLOAD_RANGE_BYTES,
-    // The decryptor returns chunks in order and never more than ref.size in total.
-    write: (plain, at) => out.set(plain, at),
-  });
-  if (size !== ref.size) throw new ClientError('ATTACHMENT_TAMPERED', 'plaintext size differs from the reference');
+  // The decryptor returns chunks in order and never more than ref.size in total.
+  await downloadAttachmentToSink({ ...options, sink: { write: (plain, at) => out.set(plain, at) } });
   return out;
 }
