@@ -20,8 +20,9 @@ export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
 export const WAIT_MS = 30_000;
 
-export async function startRelay(appPath = '/app/') {
-  const relay = createRelay({ app: { dir: APP_DIR, path: appPath }, port: 0 });
+/** A relay serving the app at `appPath`; `options` go to createRelay (e.g. `dataDir` to keep blobs on disk). */
+export async function startRelay(appPath = '/app/', options = {}) {
+  const relay = createRelay({ app: { dir: APP_DIR, path: appPath }, port: 0, ...options });
   const address = await relay.start();
   return { relay, address };
 }
@@ -97,10 +98,10 @@ export function messageLocator(page, text) {
 }
 
 /** Runs the CLI (packages/cli/bin/pigeon.js) with a profile directory; resolves its stdout. */
-export function cli(profile, args) {
+export function cli(profile, args, { timeoutMs = WAIT_MS } = {}) {
   const bin = join(ROOT, 'packages', 'cli', 'bin', 'pigeon.js');
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [bin, '--profile', profile, ...args], { timeout: WAIT_MS }, (err, stdout, stderr) => {
+    execFile(process.execPath, [bin, '--profile', profile, ...args], { timeout: timeoutMs }, (err, stdout, stderr) => {
       if (err) reject(new Error(`pigeon ${args[0]} failed: ${stderr}`, { cause: err }));
       else resolve(stdout);
     });

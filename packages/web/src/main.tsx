@@ -3,6 +3,7 @@ import { render } from 'preact';
 import { translator } from './i18n/index.js';
 import { applyTheme, loadLocale, loadTheme } from './logic/prefs.js';
 import { startEngine } from './engine.js';
+import { sweepDiskDownloads } from './logic/disk-download.js';
 import { App } from './ui/App.js';
 import './styles.css';
 
@@ -23,6 +24,8 @@ startEngine().then(
     root.removeAttribute('aria-busy');
     render(<App engine={engine} />, root);
     (globalThis as { __pigeonReady?: boolean }).__pigeonReady = true;
+    // Downloads finished long ago (the saved copies are the user's).
+    void sweepDiskDownloads().catch(() => 0);
   },
   (err: unknown) => {
     root.removeAttribute('aria-busy');

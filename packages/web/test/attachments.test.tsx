@@ -3,7 +3,7 @@ import { render } from 'preact';
 import { act } from 'preact/test-utils';
 import { describe, expect, it, vi } from 'vitest';
 import type { AttachmentInfo, PigeonClient, StoredMessage, TransferProgress } from '@pigeon/client';
-import { formatBytes } from '@pigeon/client';
+import { formatBytes, MAX_IN_MEMORY_DOWNLOAD_BYTES } from '@pigeon/client';
 import {
   AUTO_DOWNLOAD_MAX_BYTES,
   captionOf,
@@ -17,6 +17,7 @@ import {
   UploadTracker,
   type AttachmentSender,
 } from '../src/logic/attachments.js';
+import { DISK_DOWNLOAD_MIN_BYTES, DISK_HEADROOM_BYTES, diskDownloadsAvailable, fitsIn, planDownload } from '../src/logic/disk-download.js';
 import { AttachmentBubble, UploadBubble } from '../src/ui/AttachmentBubble.js';
 import { mount } from './dom-mount.js';
 
@@ -181,5 +182,24 @@ describe('attachment bubbles', () => {
     expect(el.textContent).toContain('75%');
     act(() => render(<UploadBubble upload={{ id: 1, contactId: 'c1', fileName: 'a.pdf', size: 4096, contentType: 'application/pdf', progress: null, error: 'RELAY_UNREACHABLE' }} />, el));
     expect(el.querySelector('[role=alert]')?.textContent).toContain('RELAY_UNREACHABLE');
+  });
+});
+
+describe('where a download goes', () => {
+  it('big files to disk when the browser has OPFS; without it memory up to its limit, then too large', () => {
+    expect(planDownload(DISK_DOWNLOAD_MIN_BYTES, true)).toBe('memory');
+    expect(planDownload(DISK_DOWNLOAD_MIN_BYTES + 1, true)).toBe('disk');
+    expect(planDownload(2 * 1024 ** 3, true)).toBe('disk');
+    expect(planDownload(MAX_IN_MEMORY_DOWNLOAD_BYTES, false)).toBe('memory');
+    expect(planDownload(MAX_IN_MEMORY_DOWNLOAD_BYTES + 1, false)).toBe('too-large');
+  });
+
+  it('needs the file and some headroom free', () => {
+    expect(fitsIn(100, 100 + DISK_HEADROOM_BYTES)).toBe(true);
+    expect(fitsIn(101, 100 + DISK_HEADROOM_BYTES)).toBe(false);
+  });
+
+  it('a test DOM without OPFS reports no disk downloads', () => {
+    expect(diskDownloadsAvailable()).toBe(false);
   });
 });

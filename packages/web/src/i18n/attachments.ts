@@ -14,6 +14,7 @@ export const attachmentsEn = {
   closeImage: 'Close',
   attachmentTampered: 'The file did not pass verification and was discarded.',
   attachmentTooLarge: 'This file is too large to open in the browser.',
+  storageFull: 'Not enough free space in the browser for this file.',
   downloadFailed: 'Could not download the file ({code}).',
   dropToSend: 'Drop a file to send it',
 };
@@ -30,6 +31,7 @@ export const attachmentsRu: Record<keyof typeof attachmentsEn, string> = {
   closeImage: 'Закрыть',
   attachmentTampered: 'Файл не прошёл проверку и был отброшен.',
   attachmentTooLarge: 'Файл слишком большой, чтобы открыть его в браузере.',
+  storageFull: 'Браузеру не хватает места для этого файла.',
   downloadFailed: 'Не удалось скачать файл ({code}).',
   dropToSend: 'Отпустите файл, чтобы отправить',
 };

@@ -4,7 +4,8 @@
  * shows and appear inline from an object URL (revoked when the bubble goes); a click opens them
  * full size in an overlay inside the app (never a new tab: a blob: URL opened as a document
  * would run with the app's origin). Other files show name, size and a Download button that
- * saves through an <a download> of an octet-stream object URL.
+ * saves through an <a download> of an octet-stream object URL. Files too big for memory are
+ * written to a disk file as they verify (logic/disk-download.ts) and saved from there.
  * Also UploadBubble: a file still being uploaded (no message yet), with its progress.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
@@ -12,6 +13,7 @@ import type { ComponentChildren } from 'preact';
 import type { AttachmentInfo, PigeonClient, StoredMessage, TransferProgress } from '@pigeon/client';
 import { formatBytes, safeFileName } from '@pigeon/client';
 import { captionOf, imageCache, isInlineImage, percent, safeBlobType, shouldAutoDownload, uploads, type PendingUpload } from '../logic/attachments.js';
+import { diskDownloadsAvailable, downloadToDisk, planDownload } from '../logic/disk-download.js';
 import { errorCode } from './errors.js';
 import { useI18n } from './i18n-context.js';
 import type { MessageKey } from '../i18n/index.js';
@@ -36,6 +38,7 @@ type Download =
 function failureText(code: string): { key: MessageKey; params?: Record<string, string> } {
   if (code === 'ATTACHMENT_TAMPERED') return { key: 'attachmentTampered' };
   if (code === 'ATTACHMENT_TOO_LARGE') return { key: 'attachmentTooLarge' };
+  if (code === 'STORAGE_FULL') return { key: 'storageFull' };
   return { key: 'downloadFailed', params: { code } };
 }
 
@@ -68,20 +71,24 @@ export function AttachmentBubble({ client, messageId, info }: { client: PigeonCl
 
   const start = () => {
     setDownload({ state: 'loading', progress: null });
-    client
-      .downloadAttachmentBytes(messageId, {
-        // The page can fetch only its own origin (the relay that serves it): fail at once otherwise.
-        allowedOrigins: [location.origin],
-        onProgress: (progress) => mounted.current && setDownload({ state: 'loading', progress }),
-      })
-      .then(
-        (bytes) => {
-          const blob = new Blob([bytes], { type: safeBlobType(info) });
-          if (image) imageCache.put(messageId, blob);
-          if (mounted.current) setDownload({ state: 'ready', blob });
-        },
-        (err: unknown) => mounted.current && setDownload({ state: 'failed', code: errorCode(err) }),
-      );
+    const options = {
+      // The page can fetch only its own origin (the relay that serves it): fail at once otherwise.
+      allowedOrigins: [location.origin],
+      onProgress: (progress: TransferProgress) => mounted.current && setDownload({ state: 'loading', progress }),
+    };
+    const type = safeBlobType(info);
+    // Big files stream to a disk file (logic/disk-download.ts); the rest is decrypted in memory.
+    const job =
+      planDownload(info.size, diskDownloadsAvailable()) === 'disk'
+        ? downloadToDisk(client, messageId, info.size, options).then((file) => new Blob([file], { type }))
+        : client.downloadAttachmentBytes(messageId, options).then((bytes) => new Blob([bytes], { type }));
+    job.then(
+      (blob) => {
+        if (image) imageCache.put(messageId, blob);
+        if (mounted.current) setDownload({ state: 'ready', blob });
+      },
+      (err: unknown) => mounted.current && setDownload({ state: 'failed', code: errorCode(err) }),
+    );
   };
   useEffect(() => {
     if (download.state === 'idle' && shouldAutoDownload(info)) start();

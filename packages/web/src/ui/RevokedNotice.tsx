@@ -7,6 +7,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { PigeonClient } from '@pigeon/client';
 import { PROFILE_DB } from '../engine.js';
+import { clearDiskDownloads } from '../logic/disk-download.js';
 import { deleteIdbStore } from '../store/idb-store.js';
 import { errorCode } from './errors.js';
 import { useI18n } from './i18n-context.js';
@@ -15,6 +16,8 @@ import { useI18n } from './i18n-context.js';
 export async function resetBrowserProfile(client: PigeonClient): Promise<void> {
   await client.close();
   await deleteIdbStore(PROFILE_DB);
+  // Decrypted files of the old profile go too.
+  await clearDiskDownloads().catch(() => undefined);
   location.reload();
 }
 
