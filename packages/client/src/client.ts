@@ -18,7 +18,7 @@
  */
 import { fromHex } from '@pigeon/crypto';
 import type { CryptoBackend } from '@pigeon/crypto';
-import { computeSafetyNumber, formatSafetyNumber } from '@pigeon/protocol';
+import { computeSafetyNumber, formatSafetyNumber, verifySafetyNumberQr } from '@pigeon/protocol';
 import {
   downloadBytesForMessage,
   downloadForMessageTo,
@@ -256,6 +256,18 @@ export class PigeonClient {
     const row = core.contactRow(contactId);
     const sn = await computeSafetyNumber(core.crypto, { accountKey: k.account.signing.publicKey }, { accountKey: row.accountKey });
     return { digits: sn.digits, display: formatSafetyNumber(sn.digits), qrPayload: sn.qrPayload };
+  }
+
+  /**
+   * Compares a safety-number QR code scanned from the contact's device with ours for them: true
+   * when it names both our account keys. A payload that is not a safety-number code at all throws
+   * the protocol's typed error (TRUNCATED, TRAILING_BYTES, UNKNOWN_VERSION).
+   */
+  async verifySafetyNumberQr(contactId: string, scanned: Uint8Array): Promise<boolean> {
+    const core = this.#core;
+    const k = core.keys();
+    const row = core.contactRow(contactId);
+    return verifySafetyNumberQr(core.crypto, { accountKey: k.account.signing.publicKey }, { accountKey: row.accountKey }, scanned);
   }
 
   /**

@@ -38,6 +38,8 @@ export const CLIENT_ERROR_CODES = [
   'UNKNOWN_DEVICE',
   /** Linking failed: the provisioning message did not open, or was not for this device. */
   'LINK_FAILED',
+  /** The caller's AbortSignal stopped the transfer (an unfinished upload is deleted on the relay). */
+  'CANCELLED',
 ] as const;
 export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
 

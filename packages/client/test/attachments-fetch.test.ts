@@ -151,6 +151,53 @@ describe('attachments over fetch (browser path)', () => {
     assert.ok(progress.every((p) => (p.retries ?? 0) === 0), 'no retry was made');
   });
 
+  it('a cancelled upload stops with CANCELLED and leaves nothing on the relay; a cancelled download stops writing', async () => {
+    const before = new Set(blobFiles(rig.relay.dataDir));
+    const controller = new AbortController();
+    let sawFile = false;
+    await assert.rejects(
+      rig.pair.alice.sendAttachmentBlob(rig.pair.bobId, new Blob([randomBytes(8 * MB)]), {
+        fileName: 'stop.bin',
+        blobBaseUrl: rig.blobBaseUrl,
+        onProgress: (p) => {
+          if (p.done < 3 * MB) return;
+          sawFile ||= blobFiles(rig.relay.dataDir).some((f) => !before.has(f));
+          controller.abort();
+        },
+        signal: controller.signal,
+      }),
+      isCode('CANCELLED'),
+    );
+    assert.ok(sawFile, 'the unfinished upload had a file on the relay');
+    assert.deepEqual(blobFiles(rig.relay.dataDir).filter((f) => !before.has(f)), []);
+
+    const sent = await rig.pair.alice.sendAttachmentBlob(rig.pair.bobId, new Blob([randomBytes(4 * MB)]), { fileName: 'half.bin', blobBaseUrl: rig.blobBaseUrl });
+    const message = await rig.bobInbox.wait(sent.id);
+    const stop = new AbortController();
+    let written = 0;
+    let writesAfterCancel = 0;
+    await assert.rejects(
+      rig.pair.bob.downloadAttachmentTo(
+        message.id,
+        {
+          write: (plain) => {
+            if (stop.signal.aborted) writesAfterCancel++;
+            written += plain.length;
+            if (written >= MB) stop.abort();
+          },
+        },
+        { rangeBytes: MB, signal: stop.signal },
+      ),
+      isCode('CANCELLED'),
+    );
+    assert.ok(written < 4 * MB, `wrote ${written} bytes`);
+    // At most the rest of the chunks already decrypted from the piece in hand.
+    assert.ok(writesAfterCancel <= 16, `${writesAfterCancel} writes after the cancel`);
+    // Cancelled before it starts: no request at all.
+    const aborted = AbortSignal.abort();
+    await assert.rejects(rig.pair.bob.downloadAttachmentBytes(message.id, { signal: aborted }), isCode('CANCELLED'));
+  });
+
   it('refuses an attachment above the in-memory limit before any request; unknown ids are UNKNOWN_MESSAGE', async () => {
     const sent = await rig.pair.alice.sendAttachmentBlob(rig.pair.bobId, new Blob([randomBytes(5000)]), { fileName: 'small.bin', blobBaseUrl: rig.blobBaseUrl });
     const message = await rig.bobInbox.wait(sent.id);

@@ -143,6 +143,10 @@ describe('PigeonClient with a relay', () => {
     assert.equal(a.digits.length, 60);
     assert.equal(a.digits, b.digits);
     assert.equal(a.display, b.display);
+    // Each side scans the other's QR code: the SDK's comparison accepts it, and refuses its own.
+    assert.equal(await alice.verifySafetyNumberQr(bobAtAlice.id, b.qrPayload), true);
+    assert.equal(await bob.verifySafetyNumberQr(aliceAtBob.id, a.qrPayload), true);
+    assert.equal(await alice.verifySafetyNumberQr(bobAtAlice.id, a.qrPayload), false);
     alice.setVerified(bobAtAlice.id, true);
     assert.equal(alice.findContact('bob').verified, true);
     await closeAll(alice, bob);

@@ -13,7 +13,7 @@ import type { BlobTransport } from './blob-transport.js';
 import { ChunkCipher } from './chunk-crypto.js';
 import type { AttachmentReference } from './reference.js';
 import { BlobDecryptor, type IncrementalHash } from './stream.js';
-import { retryDelay, type TransferOptions } from './transfer.js';
+import { retryDelay, throwIfCancelled, type TransferOptions } from './transfer.js';
 import { blobErrorToClient, isTransient } from './upload.js';
 
 /** Bytes asked for per GET: a long transfer is several ranged requests. */
@@ -58,6 +58,7 @@ export async function downloadBlob(options: DownloadBlobOptions): Promise<number
     options.onProgress?.({ phase: 'download', done: decryptor.received, total: ref.blobSize, ...(retries ? { retries } : {}) });
   progress();
   while (decryptor.received < ref.blobSize) {
+    throwIfCancelled(options.signal);
     const from = decryptor.received;
     const to = Math.min(ref.blobSize, from + step);
     try {
@@ -73,7 +74,8 @@ export async function downloadBlob(options: DownloadBlobOptions): Promise<number
       if (decryptor.received < to) throw new Error('range ended early');
     } catch (err) {
       if (err instanceof SinkFailure) throw err.cause;
-      if (!isTransient(err) || options.signal?.aborted) throw blobErrorToClient(err, 'the download');
+      throwIfCancelled(options.signal);
+      if (!isTransient(err)) throw blobErrorToClient(err, 'the download');
       failures++;
       if (failures > (options.maxRetries ?? 10)) throw new ClientError('RELAY_UNREACHABLE', 'the relay stopped answering during the download', { cause: err });
       progress(failures);

@@ -70,6 +70,8 @@ export function uploadAttachmentBlob(options: BlobUploadOptions): Promise<Upload
     ...options,
     transport: new FetchBlobClient(options.blobBaseUrl, { idleTimeoutMs: options.idleTimeoutMs, signal: options.signal, fetch: options.fetch }),
     source: blobSource(blob),
+    // Without the caller's (aborted) signal: this runs after a cancel.
+    discard: (uploadUrl) => new FetchBlobClient(options.blobBaseUrl, { idleTimeoutMs: options.idleTimeoutMs, fetch: options.fetch }).delete(uploadUrl),
     fileName,
     contentType,
     segmentBytes: options.segmentBytes ?? FETCH_UPLOAD_SEGMENT_BYTES,

@@ -56,9 +56,12 @@ export async function uploadAttachmentFile(options: UploadOptions): Promise<Uplo
     if (!stat.isFile()) throw new ClientError('FILE_ERROR', 'not a regular file');
     if (stat.size > MAX_ATTACHMENT_BYTES) throw new ClientError('ATTACHMENT_TOO_LARGE', `attachments are limited to ${MAX_ATTACHMENT_BYTES} bytes`);
     const fileName = options.fileName ?? basename(options.filePath);
+    const transport = new BlobHttpClient(options.blobBaseUrl, options.idleTimeoutMs);
     return await uploadBlob({
       ...options,
-      transport: new BlobHttpClient(options.blobBaseUrl, options.idleTimeoutMs),
+      transport,
+      // node:http requests do not follow the signal, so the same client can delete after a cancel.
+      discard: (uploadUrl) => transport.delete(uploadUrl),
       source: fileSource(fh, stat.size),
       fileName,
       contentType: options.contentType ?? contentTypeFor(fileName),

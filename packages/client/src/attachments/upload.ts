@@ -17,7 +17,7 @@ import { ChunkCipher } from './chunk-crypto.js';
 import { ATTACHMENT_KEY_BYTES, MAX_ATTACHMENT_BYTES, blobSizeFor } from './format.js';
 import type { AttachmentReference } from './reference.js';
 import { blobBytes, type IncrementalHash, type RandomAccessSource } from './stream.js';
-import { retryDelay, type TransferOptions, type TransferProgress } from './transfer.js';
+import { retryDelay, throwIfCancelled, type TransferOptions, type TransferProgress } from './transfer.js';
 
 /** Bytes per PATCH request with a streamed body (node:http): the relay fsyncs at least this often. */
 export const UPLOAD_SEGMENT_BYTES = 8 * 1024 * 1024;
@@ -47,6 +47,11 @@ export interface UploadBlobOptions extends TransferOptions {
   readonly unchanged?: () => Promise<void>;
   /** Incremental SHA-256 (default: @pigeon/crypto's, node:crypto in Node, noble elsewhere). */
   readonly createHash?: () => IncrementalHash;
+  /**
+   * Deletes the unfinished upload after a cancel. Given by the caller because `transport` follows
+   * the aborted signal and could not send the DELETE.
+   */
+  readonly discard?: (uploadUrl: string) => Promise<void>;
 }
 
 /** The `authorization` of a create request: the device signs (deviceId, time, nonce, size). */
@@ -94,7 +99,8 @@ export async function uploadBlob(options: UploadBlobOptions): Promise<UploadResu
       try {
         return await fn();
       } catch (err) {
-        if (!isTransient(err) || options.signal?.aborted) throw blobErrorToClient(err, 'the upload');
+        throwIfCancelled(options.signal);
+        if (!isTransient(err)) throw blobErrorToClient(err, 'the upload');
         failures++;
         if (failures > (options.maxRetries ?? 10)) throw giveUp(err);
         progress({ phase: 'upload', done: lastDone, retries: failures });
@@ -118,59 +124,69 @@ export async function uploadBlob(options: UploadBlobOptions): Promise<UploadResu
     }
   });
 
-  const hash = (options.createHash ?? createSha256)();
-  let hashedTo = 0;
-  let offset = 0;
-  const segment = options.segmentBytes ?? UPLOAD_SEGMENT_BYTES;
-  progress({ phase: 'upload', done: 0 });
-  while (offset < blobSize) {
-    const from = offset;
-    const to = Math.min(blobSize, from + segment);
-    const next = await attempt(async () => {
-      try {
-        async function* body(): AsyncGenerator<Uint8Array> {
-          let at = from;
-          for await (const piece of blobBytes(cipher, source, blobSize, from, to)) {
-            // Each blob byte enters the digest once, in order, however often it is re-sent.
-            if (at + piece.length > hashedTo) {
-              hash.update(piece.subarray(Math.max(0, hashedTo - at)));
-              hashedTo = at + piece.length;
+  let sha256: Uint8Array;
+  try {
+    const hash = (options.createHash ?? createSha256)();
+    let hashedTo = 0;
+    let offset = 0;
+    const segment = options.segmentBytes ?? UPLOAD_SEGMENT_BYTES;
+    progress({ phase: 'upload', done: 0 });
+    while (offset < blobSize) {
+      throwIfCancelled(options.signal);
+      const from = offset;
+      const to = Math.min(blobSize, from + segment);
+      const next = await attempt(async () => {
+        try {
+          async function* body(): AsyncGenerator<Uint8Array> {
+            let at = from;
+            for await (const piece of blobBytes(cipher, source, blobSize, from, to)) {
+              // Each blob byte enters the digest once, in order, however often it is re-sent.
+              if (at + piece.length > hashedTo) {
+                hash.update(piece.subarray(Math.max(0, hashedTo - at)));
+                hashedTo = at + piece.length;
+              }
+              at += piece.length;
+              yield piece;
+              progress({ phase: 'upload', done: at });
             }
-            at += piece.length;
-            yield piece;
-            progress({ phase: 'upload', done: at });
           }
+          return await transport.patch(upload.uploadUrl, from, to - from, body());
+        } catch (err) {
+          if (err instanceof BlobError && err.code === 'OFFSET_MISMATCH' && err.offset !== undefined && err.offset <= hashedTo) return err.offset;
+          throwIfCancelled(options.signal);
+          if (!isTransient(err)) throw err;
+          // The connection dropped: ask where the relay got to, then continue from there.
+          failures++;
+          if (failures > (options.maxRetries ?? 10)) throw giveUp(err);
+          progress({ phase: 'upload', done: lastDone, retries: failures });
+          await unchanged();
+          await retryDelay(failures, options);
+          return (await transport.offset(upload.uploadUrl)).offset;
         }
-        return await transport.patch(upload.uploadUrl, from, to - from, body());
+      });
+      if (next > offset) failures = 0;
+      if (next > hashedTo) throw new ClientError('RELAY_REJECTED', 'the relay claims bytes it was never sent');
+      offset = next;
+      progress({ phase: 'upload', done: offset });
+    }
+    await unchanged();
+    sha256 = hash.digest();
+    await attempt(async () => {
+      try {
+        const reply = await transport.finalize(upload.uploadUrl, toHex(sha256));
+        if (reply.size !== blobSize || reply.sha256 !== toHex(sha256)) throw new ClientError('RELAY_REJECTED', 'finalize reply does not match');
       } catch (err) {
-        if (err instanceof BlobError && err.code === 'OFFSET_MISMATCH' && err.offset !== undefined && err.offset <= hashedTo) return err.offset;
-        if (!isTransient(err) || options.signal?.aborted) throw err;
-        // The connection dropped: ask where the relay got to, then continue from there.
-        failures++;
-        if (failures > (options.maxRetries ?? 10)) throw giveUp(err);
-        progress({ phase: 'upload', done: lastDone, retries: failures });
-        await unchanged();
-        await retryDelay(failures, options);
-        return (await transport.offset(upload.uploadUrl)).offset;
+        // A finalize whose reply was lost: the blob is already complete.
+        if (err instanceof BlobError && err.code === 'ALREADY_FINALIZED') return;
+        throw err;
       }
     });
-    if (next > offset) failures = 0;
-    if (next > hashedTo) throw new ClientError('RELAY_REJECTED', 'the relay claims bytes it was never sent');
-    offset = next;
-    progress({ phase: 'upload', done: offset });
+  } catch (err) {
+    // A cancelled upload would hold its space and an unfinished-upload slot on the relay until
+    // it expires: delete it (best effort; the relay's expiry covers a delete that fails).
+    if (err instanceof ClientError && err.code === 'CANCELLED') await options.discard?.(upload.uploadUrl).catch(() => undefined);
+    throw err;
   }
-  await unchanged();
-  const sha256 = hash.digest();
-  await attempt(async () => {
-    try {
-      const reply = await transport.finalize(upload.uploadUrl, toHex(sha256));
-      if (reply.size !== blobSize || reply.sha256 !== toHex(sha256)) throw new ClientError('RELAY_REJECTED', 'finalize reply does not match');
-    } catch (err) {
-      // A finalize whose reply was lost: the blob is already complete.
-      if (err instanceof BlobError && err.code === 'ALREADY_FINALIZED') return;
-      throw err;
-    }
-  });
   progress({ phase: 'upload', done: blobSize });
   const reference: AttachmentReference = {
     url: upload.downloadUrl,
