@@ -15,6 +15,7 @@ import {
   sendFile,
   shouldAutoDownload,
   UploadTracker,
+  uploads,
   type AttachmentSender,
 } from '../src/logic/attachments.js';
 import { DISK_DOWNLOAD_MIN_BYTES, DISK_HEADROOM_BYTES, diskDownloadsAvailable, fitsIn, planDownload } from '../src/logic/disk-download.js';
@@ -107,6 +108,25 @@ describe('uploads in flight', () => {
     expect(await sendFile(client, 'c1', file('big.bin', ''), tracker, new ImageCache())).toBeNull();
     expect(tracker.forContact('c1').map((u) => u.error)).toEqual(['ATTACHMENT_TOO_LARGE']);
   });
+
+  it('sendFile: a cancel stops the upload through its signal and removes the bubble without an error', async () => {
+    const tracker = new UploadTracker();
+    let signal: AbortSignal | undefined;
+    const client: AttachmentSender = {
+      sendAttachmentBlob: (_c, _b, o) =>
+        new Promise((_resolve, reject) => {
+          signal = o.signal;
+          o.signal?.addEventListener('abort', () => reject(Object.assign(new Error('x'), { code: 'CANCELLED' })));
+        }),
+    };
+    const sending = sendFile(client, 'c1', file('long.bin', ''), tracker, new ImageCache());
+    const [pending] = tracker.forContact('c1');
+    expect(pending?.error).toBeNull();
+    tracker.cancel(pending!.id);
+    expect(signal?.aborted).toBe(true);
+    expect(await sending).toBeNull();
+    expect(tracker.forContact('c1')).toEqual([]);
+  });
 });
 
 describe('image cache', () => {
@@ -174,6 +194,38 @@ describe('attachment bubbles', () => {
     await flush();
     expect(el.querySelector('[role=alert]')?.textContent).toMatch(/did not pass verification/);
     expect(el.querySelector('[data-testid=attachment-download]')).not.toBeNull();
+  });
+
+  it('a running download has a Cancel button: it aborts the transfer and the bubble offers Download again', async () => {
+    let signal: AbortSignal | undefined;
+    const downloadAttachmentBytes = vi.fn(
+      (_id: string, o: { signal?: AbortSignal }) =>
+        new Promise((_resolve, reject) => {
+          signal = o.signal;
+          o.signal?.addEventListener('abort', () => reject(Object.assign(new Error('x'), { code: 'CANCELLED' })));
+        }),
+    );
+    const client = { downloadAttachmentBytes } as unknown as PigeonClient;
+    const el = mount(<AttachmentBubble client={client} messageId="f-1" info={info({ fileName: 'big.zip', contentType: 'application/zip', size: 5_000_000 })} />);
+    act(() => (el.querySelector('[data-testid=attachment-download]') as HTMLButtonElement).click());
+    await flush();
+    expect(el.querySelector('[data-testid=attachment]')?.getAttribute('data-state')).toBe('loading');
+    act(() => (el.querySelector('[data-testid=download-cancel]') as HTMLButtonElement).click());
+    await flush();
+    expect(signal?.aborted).toBe(true);
+    expect(el.querySelector('[data-testid=attachment]')?.getAttribute('data-state')).toBe('idle');
+    expect(el.querySelector('[role=alert]')).toBeNull();
+    expect(el.querySelector('[data-testid=attachment-download]')).not.toBeNull();
+  });
+
+  it('an upload bubble has a Cancel button that cancels that upload', () => {
+    const tracker = uploads;
+    const id = tracker.start('c-cancel', { name: 'a.pdf', size: 4096, type: 'application/pdf' });
+    const signal = tracker.signal(id);
+    const el = mount(<UploadBubble upload={tracker.forContact('c-cancel')[0]!} />);
+    act(() => (el.querySelector('[data-testid=upload-cancel]') as HTMLButtonElement).click());
+    expect(signal?.aborted).toBe(true);
+    tracker.remove(id);
   });
 
   it('an upload bubble shows its progress, and a failure with a dismiss button', () => {

@@ -17,6 +17,7 @@ export const attachmentsEn = {
   storageFull: 'Not enough free space in the browser for this file.',
   downloadFailed: 'Could not download the file ({code}).',
   dropToSend: 'Drop a file to send it',
+  cancelTransfer: 'Cancel',
 };
 
 export const attachmentsRu: Record<keyof typeof attachmentsEn, string> = {
@@ -34,4 +35,5 @@ export const attachmentsRu: Record<keyof typeof attachmentsEn, string> = {
   storageFull: 'Браузеру не хватает места для этого файла.',
   downloadFailed: 'Не удалось скачать файл ({code}).',
   dropToSend: 'Отпустите файл, чтобы отправить',
+  cancelTransfer: 'Отменить',
 };

@@ -73,6 +73,8 @@ export class UploadTracker {
   private items: PendingUpload[] = [];
   private nextId = 1;
   private readonly listeners = new Set<Listener>();
+  /** Per running upload: what its Cancel button aborts. */
+  private readonly controllers = new Map<number, AbortController>();
 
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
@@ -86,8 +88,19 @@ export class UploadTracker {
   start(contactId: string, file: { name: string; size: number; type: string }): number {
     const id = this.nextId++;
     this.items = [...this.items, { id, contactId, fileName: file.name || 'attachment', size: file.size, contentType: file.type, progress: null, error: null }];
+    this.controllers.set(id, new AbortController());
     this.emit();
     return id;
+  }
+
+  /** The signal the upload `id` runs under. */
+  signal(id: number): AbortSignal | undefined {
+    return this.controllers.get(id)?.signal;
+  }
+
+  /** Stops a running upload (sendFile then removes its bubble: nothing was sent). */
+  cancel(id: number): void {
+    this.controllers.get(id)?.abort();
   }
 
   progress(id: number, progress: TransferProgress): void {
@@ -95,11 +108,13 @@ export class UploadTracker {
   }
 
   fail(id: number, code: string): void {
+    this.controllers.delete(id);
     this.update(id, { error: code });
   }
 
   /** Done (the message took its place) or dismissed after a failure. */
   remove(id: number): void {
+    this.controllers.delete(id);
     this.items = this.items.filter((u) => u.id !== id);
     this.emit();
   }
@@ -114,7 +129,7 @@ export class UploadTracker {
   }
 }
 
-type SendBlobOptions = { fileName?: string; contentType?: string; onProgress?: (p: TransferProgress) => void };
+type SendBlobOptions = { fileName?: string; contentType?: string; onProgress?: (p: TransferProgress) => void; signal?: AbortSignal };
 
 /** What sendFile needs of the SDK client (a one-to-one message, or a group's: groupSender). */
 export interface AttachmentSender<M extends { readonly id: string } = StoredMessage> {
@@ -136,18 +151,22 @@ export function groupSender(
 
 /**
  * Uploads a file to a contact with a bubble in `tracker` while it runs. Resolves with the sent
- * message (the pending bubble is then removed), or null after a failure (the bubble shows it).
+ * message (the pending bubble is then removed), or null after a failure (the bubble shows it) or
+ * a cancel (`tracker.cancel`; the bubble goes).
  * A sent image goes into `cache`, so its own bubble shows it without downloading it back.
  */
 export async function sendFile<M extends { readonly id: string }>(client: AttachmentSender<M>, contactId: string, file: File, tracker: UploadTracker, cache: ImageCache): Promise<M | null> {
   const id = tracker.start(contactId, file);
   try {
-    const m = await client.sendAttachmentBlob(contactId, file, { fileName: file.name || undefined, onProgress: (p) => tracker.progress(id, p) });
+    const m = await client.sendAttachmentBlob(contactId, file, { fileName: file.name || undefined, onProgress: (p) => tracker.progress(id, p), signal: tracker.signal(id) });
     if (isInlineImage({ contentType: file.type }) && file.size <= AUTO_DOWNLOAD_MAX_BYTES) cache.put(m.id, file);
     tracker.remove(id);
     return m;
   } catch (err) {
-    tracker.fail(id, typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : 'UNKNOWN');
+    const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : 'UNKNOWN';
+    // Cancelled by the user: nothing was sent and there is nothing to explain.
+    if (code === 'CANCELLED') tracker.remove(id);
+    else tracker.fail(id, code);
     return null;
   }
 }

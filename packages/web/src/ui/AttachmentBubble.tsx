@@ -67,11 +67,22 @@ export function AttachmentBubble({ client, messageId, info }: { client: PigeonCl
   const [fullSize, setFullSize] = useState(false);
   const saveRef = useRef<HTMLAnchorElement>(null);
   const mounted = useRef(true);
-  useEffect(() => () => void (mounted.current = false), []);
+  const transfer = useRef<AbortController | null>(null);
+  // Leaving the chat stops a download nobody sees any more.
+  useEffect(
+    () => () => {
+      mounted.current = false;
+      transfer.current?.abort();
+    },
+    [],
+  );
 
   const start = () => {
     setDownload({ state: 'loading', progress: null });
+    const controller = new AbortController();
+    transfer.current = controller;
     const options = {
+      signal: controller.signal,
       // The page can fetch only its own origin (the relay that serves it): fail at once otherwise.
       allowedOrigins: [location.origin],
       onProgress: (progress: TransferProgress) => mounted.current && setDownload({ state: 'loading', progress }),
@@ -87,7 +98,11 @@ export function AttachmentBubble({ client, messageId, info }: { client: PigeonCl
         if (image) imageCache.put(messageId, blob);
         if (mounted.current) setDownload({ state: 'ready', blob });
       },
-      (err: unknown) => mounted.current && setDownload({ state: 'failed', code: errorCode(err) }),
+      (err: unknown) => {
+        if (!mounted.current) return;
+        const code = errorCode(err);
+        setDownload(code === 'CANCELLED' ? { state: 'idle' } : { state: 'failed', code });
+      },
     );
   };
   useEffect(() => {
@@ -117,10 +132,15 @@ export function AttachmentBubble({ client, messageId, info }: { client: PigeonCl
   );
   const progressBar =
     download.state === 'loading' ? (
-      <span class="attachment-progress">
-        <progress max={100} value={percent(download.progress)} aria-label={t('downloading', { percent: percent(download.progress) })} />
-        <span class="muted small">{t('downloading', { percent: percent(download.progress) })}</span>
-      </span>
+      <>
+        <span class="attachment-progress">
+          <progress max={100} value={percent(download.progress)} aria-label={t('downloading', { percent: percent(download.progress) })} />
+          <span class="muted small">{t('downloading', { percent: percent(download.progress) })}</span>
+        </span>
+        <button type="button" class="link" data-testid="download-cancel" onClick={() => transfer.current?.abort()}>
+          {t('cancelTransfer')}
+        </button>
+      </>
     ) : null;
   const failure = download.state === 'failed' ? failureText(download.code) : null;
 
@@ -196,10 +216,15 @@ export function UploadBubble({ upload }: { upload: PendingUpload }) {
             </button>
           </>
         ) : (
-          <span class="attachment-progress">
-            <progress max={100} value={p} aria-label={t('uploading', { percent: p })} />
-            <span class="muted small">{t('uploading', { percent: p })}</span>
-          </span>
+          <>
+            <span class="attachment-progress">
+              <progress max={100} value={p} aria-label={t('uploading', { percent: p })} />
+              <span class="muted small">{t('uploading', { percent: p })}</span>
+            </span>
+            <button type="button" class="link" data-testid="upload-cancel" onClick={() => uploads.cancel(upload.id)}>
+              {t('cancelTransfer')}
+            </button>
+          </>
         )}
       </div>
     </article>
