@@ -217,7 +217,11 @@ export class PigeonClient {
 
   // ---- invites and contacts -----------------------------------------------------------------
 
-  async createInvite(): Promise<{ link: string }> {
+  /**
+   * A one-time invite link. Connected, the link carries a delivery token of its own, so blocking
+   * someone later does not break it; offline, it carries our account token (docs/message-life.md).
+   */
+  createInvite(): Promise<{ link: string }> {
     return createInvite(this.#core);
   }
 

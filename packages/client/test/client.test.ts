@@ -62,6 +62,8 @@ async function makePair(relay: TestRelay, options: { bobFactory?: SocketFactory;
   const aliceAtBob = await bob.acceptInvite(link);
   await bob.flush();
   const bobAtAlice = await contactEvent;
+  // Alice's account token for Bob (he came in through the invite's own token) is on its way.
+  await alice.flush();
   return { relay, alice, bob, bobAtAlice, aliceAtBob, aliceHome, bobHome };
 }
 

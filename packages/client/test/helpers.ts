@@ -128,6 +128,8 @@ export async function connectedPair(relayUrl: string, homes: { alice: string; bo
   const aliceAtBob = await b.acceptInvite(link);
   await b.flush();
   const bobAtAlice = await contact;
+  // Alice's account token for Bob (he came in through the invite's own token) is on its way.
+  await a.flush();
   return { alice: a, bob: b, bobId: bobAtAlice.id, aliceId: aliceAtBob.id, aliceHome: homes.alice, bobHome: homes.bob };
 }
 

@@ -15,6 +15,7 @@ import {
   DELETE_WINDOW_MS,
   MAX_QUOTE_CHARS,
   MAX_REACTION_BYTES,
+  INVITE_TTL_MS,
   TYPING_MIN_INTERVAL_MS,
   decodeInviteLink,
   encodeInviteLink,
@@ -57,7 +58,10 @@ async function link(a: PigeonClient, b: PigeonClient): Promise<{ bAtA: string; a
   const added = nextEvent<{ id: string }>((fn) => a.on('contact', fn));
   const aAtB = await b.acceptInvite(l);
   await b.flush();
-  return { bAtA: (await added).id, aAtB: aAtB.id };
+  const bAtA = (await added).id;
+  // `a`'s account token for `b` (who came in through the invite's own token) is on its way.
+  await a.flush();
+  return { bAtA, aAtB: aAtB.id };
 }
 
 /** What `from` sent before this has been processed by `to` (one mailbox, in order). */
@@ -352,5 +356,87 @@ describe('message life', () => {
     assert.deepEqual(alice.client.blockedContacts().map((b) => b.contactId), [req.id]);
     assert.equal(alice.client.messages(req.id).length, 0);
     await assert.rejects(alice.client.acceptRequest(req.id), { code: 'BAD_ARGUMENT' });
+  });
+
+  describe('invite links and blocking', () => {
+    const tokenOf = (l: string) => Buffer.from(decodeInviteLink(l).deliveryToken).toString('hex');
+    /** Resolves when the relay takes the link's token (the bundle fetch needs it), rejects RELAY_REJECTED otherwise. */
+    const refusedToken = (e: unknown) => (e as { code?: string }).code === 'RELAY_REJECTED' && /BAD_DELIVERY_TOKEN/.test((e as Error).message);
+    const probe = async (l: string) => {
+      const stranger = await party(relay.url, 'prober');
+      return stranger.client.acceptInvite(l);
+    };
+
+    it('each link has its own token, and a link made before a block still works after it', async () => {
+      const alice = await party(relay.url, 'alice');
+      const bob = await party(relay.url, 'bob');
+      const dave = await party(relay.url, 'dave');
+      const early = (await alice.client.createInvite()).link;
+      const other = (await alice.client.createInvite()).link;
+      assert.notEqual(tokenOf(early), tokenOf(other));
+      const ab = await link(alice.client, bob.client);
+      assert.deepEqual(await alice.client.block(ab.bAtA), { tokenRotated: true, tokenSharedWith: 0 });
+      const added = nextEvent<{ id: string }>((fn) => alice.client.on('contact', fn));
+      const aliceAtDave = await dave.client.acceptInvite(early);
+      await dave.client.flush();
+      const daveAtAlice = (await added).id;
+      await barrier(dave.client, alice.client, aliceAtDave.id);
+      await barrier(alice.client, dave.client, daveAtAlice);
+    });
+
+    it('the contact an invite brought in is given our account token: it keeps working after the invite token retires', async () => {
+      const alice = await party(relay.url, 'alice');
+      const dave = await party(relay.url, 'dave');
+      const l = (await alice.client.createInvite()).link;
+      const added = nextEvent<{ id: string }>((fn) => alice.client.on('contact', fn));
+      const aliceAtDave = await dave.client.acceptInvite(l);
+      await dave.client.flush();
+      const daveAtAlice = (await added).id;
+      // Alice's token message reaches Dave before this barrier's text.
+      await barrier(alice.client, dave.client, daveAtAlice);
+      // Past the grace period the invite token leaves the relay on the next connection.
+      alice.clock.skew += INVITE_TTL_MS + 60_000;
+      await reopen(alice);
+      await alice.client.connect();
+      await alice.client.life.syncInviteTokens(); // joins the run the connection started
+      await assert.rejects(probe(l), refusedToken);
+      await barrier(dave.client, alice.client, aliceAtDave.id);
+    });
+
+    it('blocking the contact an invite brought in retires that invite token at once', async () => {
+      const alice = await party(relay.url, 'alice');
+      const dave = await party(relay.url, 'dave');
+      const l = (await alice.client.createInvite()).link;
+      const unused = (await alice.client.createInvite()).link;
+      const added = nextEvent<{ id: string }>((fn) => alice.client.on('contact', fn));
+      const aliceAtDave = await dave.client.acceptInvite(l);
+      await dave.client.flush();
+      await alice.client.block((await added).id);
+      await assert.rejects(probe(l), refusedToken);
+      // Dave's sends are refused whichever token he holds.
+      const failed = nextEvent<StoredMessage>((fn) => dave.client.on('status', fn), (m) => m.state === 'failed');
+      await dave.client.send(aliceAtDave.id, 'still there?');
+      await failed;
+      // A link nobody used is not touched by the block.
+      await probe(unused);
+    });
+
+    it('offline, a link carries the account token; an unused invite token leaves the relay when the invite expires', async () => {
+      const alice = await party(relay.url, 'alice');
+      const online = (await alice.client.createInvite()).link;
+      await probe(online);
+      const again = await reopen(alice); // not connected
+      const a = (await again.createInvite()).link;
+      const b = (await again.createInvite()).link;
+      assert.equal(tokenOf(a), tokenOf(b));
+      assert.notEqual(tokenOf(a), tokenOf(online));
+      await probe(a);
+      alice.clock.skew += INVITE_TTL_MS + 60_000;
+      await again.connect();
+      await again.life.syncInviteTokens();
+      await assert.rejects(probe(online), refusedToken);
+      // The account token stays.
+      await probe(a);
+    });
   });
 });

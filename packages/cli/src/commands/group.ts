@@ -3,6 +3,7 @@ import type { Command, CommandContext } from '../command.js';
 import { stringOpt, timeoutMs } from '../command.js';
 import { UsageError } from '../errors.js';
 import { safeText, time } from '../format.js';
+import { connectForInvite } from '../invite-connect.js';
 import { openInitialized } from '../profile.js';
 import { progressReporter } from '../progress.js';
 import { terminalQr } from '../qr.js';
@@ -126,6 +127,7 @@ async function runGroup(ctx: CommandContext): Promise<number> {
       }
       case 'invite': {
         need(args, 1, sub);
+        await connectForInvite(client, wait, out);
         const { link } = await client.groups.createInviteLink(args[0]!);
         out.data({ link });
         out.line(`Share this link with people you want in the group (anyone holding it can ask to join):\n${link}`);

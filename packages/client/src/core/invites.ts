@@ -1,6 +1,7 @@
 /**
  * Invites (docs: client API, "Invites"): a `pigeon://invite/` link carries our relay, account
- * key, delivery token, name and a single-use secret (INVITE_TTL_MS); accepting one starts
+ * key, a delivery token (the invite's own when the relay confirmed it), name and a single-use
+ * secret (INVITE_TTL_MS); accepting one starts
  * sessions with the inviter's devices and queues an introduction carrying the secret back.
  */
 import { equalBytes, fromHex, toHex } from '@pigeon/crypto';
@@ -20,14 +21,33 @@ import { fetchBundles } from './relays.js';
 import { commitSealed, sealToDevice, sessionFromBundle } from './sealing.js';
 import type { BundleSession } from './sealing.js';
 
-export function createInvite(core: ClientCore): { link: string } {
+/**
+ * The link carries a delivery token of its own (message-life/invite-tokens.ts), so a later block,
+ * which rotates our account token, does not break it. That token must be registered at the relay
+ * before the link is handed out; when we are not connected, or the relay does not confirm it, the
+ * link carries our account token as before.
+ */
+export async function createInvite(core: ClientCore): Promise<{ link: string }> {
   const k = core.keys();
   const secret = core.crypto.randomBytes(INVITE_SECRET_BYTES);
-  core.store.putInvite(toHex(secret), core.now());
+  const secretHex = toHex(secret);
+  const online = core.auth?.state() === 'connected';
+  let token: Uint8Array | null = null;
+  core.store.transaction(() => {
+    core.store.putInvite(secretHex, core.now());
+    if (online) token = core.life.issueInviteToken(secretHex);
+  });
+  if (token !== null) {
+    await core.life.syncInviteTokens();
+    if (!core.life.inviteTokenRegistered(token)) {
+      core.life.dropInviteToken(token);
+      token = null;
+    }
+  }
   const link = encodeInviteLink({
     relayUrl: k.identity.relayUrl,
     accountKey: k.account.signing.publicKey,
-    deliveryToken: k.identity.deliveryToken,
+    deliveryToken: token ?? k.identity.deliveryToken,
     displayName: k.identity.displayName,
     inviteSecret: secret,
   });

@@ -134,6 +134,7 @@ async function receive(core: ClientCore, relayMessageId: Uint8Array, envelope: U
     if (newContact && content?.type === 'introduction') {
       store.putContact(newContact);
       store.deleteInvite(toHex(content.inviteSecret));
+      core.life.inviteUsed(toHex(content.inviteSecret), contactId);
     }
     if (contact) keyChange = noteDevice(core, contactId, deviceId, sender);
     store.putContactDevice({ contactId, deviceId, certificate: encodeDeviceCertificate(sender) });
@@ -184,6 +185,9 @@ async function receive(core: ClientCore, relayMessageId: Uint8Array, envelope: U
   if (newContact) {
     await core.rememberPigeonId(contactId);
     core.log('invite.used');
+    // It holds the invite's token, which retires: from now on it uses our account token. Queued
+    // before 'contact' is emitted, so a flush after that event includes it.
+    await core.life.shareOwnTokenWith(contactId).catch((err: unknown) => core.log('invite.token_share_failed', { code: errorCode(err) }));
     core.events.emit('contact', core.contactOf(newContact), core.listenerError);
   }
   const change = keyChange as SafetyEventRow | null;

@@ -28,6 +28,17 @@ import {
   TYPING_MIN_INTERVAL_MS,
   TYPING_TTL_MS,
 } from './limits.js';
+import {
+  afterSync,
+  dueChanges,
+  INVITE_TOKENS_KEY,
+  parseInviteTokens,
+  serializeInviteTokens,
+  withBlockedContact,
+  withNewToken,
+  withUsedInvite,
+  type InviteToken,
+} from './invite-tokens.js';
 import { decodeLifePayload, encodeLifePayload } from './payload.js';
 import type { LifePayload } from './payload.js';
 import type { BlockResult, BlockedContact, MessageRequest, MessageUpdate, TypingEvent } from './types.js';
@@ -442,10 +453,13 @@ export class MessageLife {
     const prev = this.#i.store.getBlock(id);
     this.#i.store.transaction(() => {
       this.#i.store.putBlock({ contactId: id, at: prev?.at ?? this.#i.now(), reported: (prev?.reported ?? false) || options.report === true, note: note || (prev?.note ?? '') });
+      this.#writeInviteTokens(withBlockedContact(this.#readInviteTokens(), id, this.#i.now()));
     });
     this.#typingSent.delete(id);
     this.#i.log('life.blocked', { reported: options.report === true });
-    return this.#i.serial(() => this.#rotateToken());
+    const result = await this.#i.serial(() => this.#rotateToken());
+    await this.syncInviteTokens();
+    return result;
   }
 
   /** Local report (there is no server-side moderation to send it to) + block. */
@@ -496,10 +510,104 @@ export class MessageLife {
     return { tokenRotated: true, tokenSharedWith: targets.length - out.unreachable.length };
   }
 
-  /** After (re)connecting: finish a rotation the relay did not confirm. */
+  /** After (re)connecting: finish a rotation the relay did not confirm, and bring the invite tokens up to date. */
   async resumeRotation(): Promise<void> {
-    if (this.#closed || !this.#i.store.getState(PENDING_TOKEN_KEY)) return;
-    await this.#i.serial(() => this.#rotateToken());
+    if (this.#closed) return;
+    if (this.#i.store.getState(PENDING_TOKEN_KEY)) await this.#i.serial(() => this.#rotateToken());
+    await this.syncInviteTokens();
+  }
+
+  // ---- invite tokens (invite-tokens.ts) -----------------------------------------------------------
+
+  #readInviteTokens(): InviteToken[] {
+    return parseInviteTokens(this.#i.store.getState(INVITE_TOKENS_KEY));
+  }
+
+  /** Inside the caller's transaction. */
+  #writeInviteTokens(list: readonly InviteToken[]): void {
+    if (list.length === 0) this.#i.store.deleteState(INVITE_TOKENS_KEY);
+    else this.#i.store.setState(INVITE_TOKENS_KEY, serializeInviteTokens(list));
+  }
+
+  /**
+   * A delivery token for a new invite (registered at the relay by syncInviteTokens; the caller
+   * waits for that before handing the link out). Inside the caller's transaction.
+   */
+  issueInviteToken(secretHex: string): Uint8Array {
+    const token = this.#i.crypto.randomBytes(DELIVERY_TOKEN_BYTES);
+    this.#writeInviteTokens(withNewToken(this.#readInviteTokens(), toHex(token), secretHex, this.#i.now()));
+    return token;
+  }
+
+  /** Whether the relay confirmed an invite token (so a link carrying it works). */
+  inviteTokenRegistered(token: Uint8Array): boolean {
+    const hex = toHex(token);
+    return this.#readInviteTokens().some((t) => t.token === hex && t.registered);
+  }
+
+  /** Forgets an invite token the relay never confirmed (its link was made with our account token instead). */
+  dropInviteToken(token: Uint8Array): void {
+    const hex = toHex(token);
+    const list = this.#readInviteTokens();
+    const kept = list.filter((t) => t.token !== hex || t.registered);
+    if (kept.length !== list.length) this.#i.store.transaction(() => this.#writeInviteTokens(kept));
+  }
+
+  /** An introduction used invite `secretHex`: called inside the receive transaction. */
+  inviteUsed(secretHex: string, contactId: string): void {
+    this.#writeInviteTokens(withUsedInvite(this.#readInviteTokens(), secretHex, contactId, this.#i.now()));
+  }
+
+  /**
+   * A contact that came through an invite holds that invite's token: give it our account token,
+   * so its sends go on working once the invite token retires. Runs in the serial queue (receive).
+   */
+  async shareOwnTokenWith(contactId: string): Promise<void> {
+    await this.#i.sendContent(await this.#host.targetsFor(contactId), this.#content({ kind: 'token', deliveryToken: this.#host.ownToken() }), null);
+  }
+
+  #inviteSync: Promise<void> | null = null;
+  #inviteSyncAgain = false;
+
+  /**
+   * Tells the relay about new invite tokens and retired ones (one set_delivery_tokens). Never
+   * throws: offline or refused, it is tried again on the next connection. Concurrent calls share
+   * one run (and one more after it, for changes made meanwhile).
+   */
+  syncInviteTokens(): Promise<void> {
+    if (this.#inviteSync) {
+      this.#inviteSyncAgain = true;
+      return this.#inviteSync;
+    }
+    const run = async (): Promise<void> => {
+      do {
+        this.#inviteSyncAgain = false;
+        await this.#syncInviteTokensOnce();
+      } while (this.#inviteSyncAgain && !this.#closed);
+    };
+    this.#inviteSync = run().finally(() => (this.#inviteSync = null));
+    return this.#inviteSync;
+  }
+
+  async #syncInviteTokensOnce(): Promise<void> {
+    const { add, remove, forget } = dueChanges(this.#readInviteTokens(), this.#i.now());
+    if (add.length > 0 || remove.length > 0) {
+      try {
+        await this.#host.setDeliveryTokens(
+          add.map((t) => fromHex(t.token)),
+          remove.map((t) => fromHex(t.token)),
+        );
+      } catch (err) {
+        this.#i.log('life.invite_tokens_deferred', { code: (err as { code?: string }).code ?? 'UNKNOWN' });
+        return;
+      }
+    } else if (forget.length === 0) {
+      return;
+    }
+    const tokens = (list: InviteToken[]) => new Set(list.map((t) => t.token));
+    // Read again: an invite may have been issued or used while the relay answered.
+    const next = afterSync(this.#readInviteTokens(), tokens(add), tokens(remove), tokens(forget));
+    this.#i.store.transaction(() => this.#writeInviteTokens(next));
   }
 
   // ---- requests ---------------------------------------------------------------------------------
