@@ -27,11 +27,12 @@ export async function startRelay(appPath = '/app/', options = {}) {
   return { relay, address };
 }
 
-export async function launch() {
+/** `extraArgs`: more Chromium switches for this launch (e.g. a fake camera for QR scanning). */
+export async function launch(extraArgs = []) {
   // playwright gives every launch a fresh temporary profile (its own --user-data-dir).
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
     headless: true,
   });
   return {

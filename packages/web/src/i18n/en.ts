@@ -1,5 +1,6 @@
 import { devicesEn } from './devices.js';
 import { attachmentsEn } from './attachments.js';
+import { scanEn } from './scan.js';
 
 /** English strings. Keys are shared with ru.ts (the type checker keeps them in step). */
 export const en = {
@@ -7,6 +8,8 @@ export const en = {
   ...devicesEn,
   // attachments (attachments.ts)
   ...attachmentsEn,
+  // QR scanning (scan.ts)
+  ...scanEn,
   appName: 'Pigeon',
   loading: 'Opening Pigeon…',
   loadFailed: 'Pigeon could not start: {error}',

@@ -1,6 +1,7 @@
 import type { MessageKey } from './en.js';
 import { devicesRu } from './devices.js';
 import { attachmentsRu } from './attachments.js';
+import { scanRu } from './scan.js';
 
 /** Russian strings. */
 export const ru: Record<MessageKey, string> = {
@@ -8,6 +9,8 @@ export const ru: Record<MessageKey, string> = {
   ...devicesRu,
   // attachments (attachments.ts)
   ...attachmentsRu,
+  // QR scanning (scan.ts)
+  ...scanRu,
   appName: 'Pigeon',
   loading: 'Открываем Pigeon…',
   loadFailed: 'Не удалось запустить Pigeon: {error}',

@@ -5,16 +5,17 @@ import { extractInviteLink } from '../logic/invite-input.js';
 import { errorCode } from './errors.js';
 import { useI18n } from './i18n-context.js';
 import { PaneHeader } from './PaneHeader.js';
+import { ScanButton } from './ScanButton.js';
 
 export function AcceptInvite({ client, initial, onAccepted, onJoinGroup, onBack }: { client: PigeonClient; initial?: string; onAccepted: (c: Contact) => void; onJoinGroup?: (groupLink: string) => Promise<void>; onBack: () => void }) {
   const { t } = useI18n();
   const [text, setText] = useState(initial ?? '');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    // A group link (pigeon://group/… or #group=…) asks to join; a contact link adds a contact.
-    const groupLink = onJoinGroup ? extractGroupLink(text) : null;
+  // A pasted or scanned text: a group link (pigeon://group/… or #group=…) asks to join; a contact
+  // link adds a contact. A scanned code that is neither says so (it is not a typo to fix).
+  const use = async (input: string, scanned: boolean) => {
+    const groupLink = onJoinGroup ? extractGroupLink(input) : null;
     if (groupLink && onJoinGroup) {
       setBusy(true);
       setError(null);
@@ -27,9 +28,9 @@ export function AcceptInvite({ client, initial, onAccepted, onJoinGroup, onBack 
       }
       return;
     }
-    const link = extractInviteLink(text);
+    const link = extractInviteLink(input);
     if (!link) {
-      setError(t('badLink'));
+      setError(scanned ? t('scanNotPigeon') : t('badLink'));
       return;
     }
     setBusy(true);
@@ -42,6 +43,14 @@ export function AcceptInvite({ client, initial, onAccepted, onJoinGroup, onBack 
       setBusy(false);
     }
   };
+  const submit = (e: Event) => {
+    e.preventDefault();
+    void use(text, false);
+  };
+  const scan = ({ text: scannedText }: { text: string }) => {
+    setText(scannedText);
+    void use(scannedText, true);
+  };
   return (
     <section class="panel">
       <PaneHeader title={t('acceptTitle')} onBack={onBack} />
@@ -49,11 +58,14 @@ export function AcceptInvite({ client, initial, onAccepted, onJoinGroup, onBack 
         <p>{initial ? t('openedInvite') : t('acceptText')}</p>
         <label for="accept-link">{t('inviteLink')}</label>
         <textarea id="accept-link" class="mono" rows={4} value={text} onInput={(e) => setText((e.currentTarget as HTMLTextAreaElement).value)} aria-invalid={error !== null} aria-describedby={error ? 'accept-error' : undefined} />
-        <button type="submit" class="primary" disabled={busy || text.trim() === ''}>
-          {busy ? t('accepting') : t('accept')}
-        </button>
+        <div class="row">
+          <button type="submit" class="primary" disabled={busy || text.trim() === ''}>
+            {busy ? t('accepting') : t('accept')}
+          </button>
+          <ScanButton onScan={scan} disabled={busy} />
+        </div>
         {error && (
-          <p class="error" role="alert" id="accept-error">
+          <p class="error" role="alert" id="accept-error" data-testid="accept-error">
             {error}
           </p>
         )}

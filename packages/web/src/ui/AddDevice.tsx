@@ -9,6 +9,7 @@ import type { DeviceAdded, PigeonClient } from '@pigeon/client';
 import { extractLinkCode, LINK_PROBLEM_TEXT, linkProblem } from '../logic/devices.js';
 import { errorCode } from './errors.js';
 import { useI18n } from './i18n-context.js';
+import { ScanButton } from './ScanButton.js';
 
 export function AddDevice({ client, relayUrl, onClose }: { client: PigeonClient; relayUrl: string; onClose: () => void }) {
   const { t } = useI18n();
@@ -17,11 +18,11 @@ export function AddDevice({ client, relayUrl, onClose }: { client: PigeonClient;
   const [error, setError] = useState<string | null>(null);
   const [added, setAdded] = useState<DeviceAdded | null>(null);
 
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    const code = extractLinkCode(text);
+  // The pasted text, or the new device's QR code scanned (a scan that is no link code says so).
+  const use = async (input: string, scanned: boolean) => {
+    const code = extractLinkCode(input);
     if (!code) {
-      setError(t('linkErrBadCode'));
+      setError(scanned ? t('scanNotPigeon') : t('linkErrBadCode'));
       return;
     }
     setBusy(true);
@@ -34,6 +35,14 @@ export function AddDevice({ client, relayUrl, onClose }: { client: PigeonClient;
     } finally {
       setBusy(false);
     }
+  };
+  const submit = (e: Event) => {
+    e.preventDefault();
+    void use(text, false);
+  };
+  const scan = ({ text: scannedText }: { text: string }) => {
+    setText(scannedText);
+    void use(scannedText, true);
   };
 
   const removeAgain = async (deviceId: string) => {
@@ -97,6 +106,7 @@ export function AddDevice({ client, relayUrl, onClose }: { client: PigeonClient;
         <button type="submit" class="primary" disabled={busy || text.trim() === ''}>
           {busy ? t('linking') : t('addDevice')}
         </button>
+        <ScanButton onScan={scan} disabled={busy} />
         <button type="button" class="secondary" onClick={onClose} disabled={busy}>
           {t('cancel')}
         </button>
