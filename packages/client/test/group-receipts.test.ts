@@ -168,6 +168,30 @@ describe('group delivery and read receipts', () => {
   });
 });
 
+describe('a member removed before its receipt', () => {
+  it('no longer holds our message back: it moves to delivered when the member leaves', async () => {
+    const dora = await person('dora');
+    const eli = await person('eli');
+    const fay = await person('fay');
+    try {
+      await befriend(dora, eli);
+      await befriend(dora, fay);
+      const id = (await dora.client.groups.create('Leavers', [eli.id, fay.id])).id;
+      await warmUp([dora, eli, fay], id);
+      eli.client.setReceiptSettings({ deliveryReceipts: false });
+      const m = await dora.client.groups.send(id, 'waiting for eli');
+      await waitUntil(() => dora.client.groups.receipts(m.id).some((r) => r.memberId === fay.id && r.delivered), 'fay got it');
+      assert.equal(stateOf(dora, id, m.id), 'sent');
+      const moved = nextEvent<GroupMessage>((fn) => dora.client.groups.on('status', fn), (x) => x.id === m.id && x.state === 'delivered');
+      await dora.client.groups.remove(id, [eli.id]);
+      await moved;
+      assert.equal(stateOf(dora, id, m.id), 'delivered');
+    } finally {
+      await closeAll([dora, eli, fay]);
+    }
+  });
+});
+
 describe('a message crossing a membership change', () => {
   it('is re-sent under the new key to members that saw the removal first; the removed member reads nothing new', async () => {
     const alice = await person('alice');

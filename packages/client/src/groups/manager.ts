@@ -79,6 +79,8 @@ export const MAX_HELD_PER_GROUP = 1_000;
 export const MAX_INLINE_WELCOMES_PER_DEVICE = 3;
 /** A held payload older than this is dropped on the next retry (its dependency is not coming). */
 export const HELD_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+/** Our latest messages of a group looked at again when members leave (older ones keep their state). */
+export const RECOMPUTE_AFTER_REMOVAL = 200;
 /**
  * State-table key set when our delivery token was rotated (block/report, message-life): from
  * then on we send our own card to members added to our groups, since the card an admin hands
@@ -498,10 +500,13 @@ export class GroupManager {
     }
     // Everyone in the roster before or after (a removed member learns it was removed), except newcomers, who get a welcome.
     const targets = this.targetsOf([before.roster, next.roster], added);
+    let advanced: GroupMessageRow[] = [];
     await this.sendPayload(targets, { kind: 'change', change: encodeGroupChange(result.change) }, () => {
       this.#store.putGroup(updated);
       if (!stillMember) this.#store.deleteSenderKeys(row.id);
+      else if (result.effects.removedMembers.length > 0) advanced = this.advanceAfterRemoval(row.id, next.roster);
     });
+    for (const m of advanced) this.#events.emit('status', this.toMessage(m));
     if (added.length > 0) await this.welcome(next, added);
     // Our own newly linked devices join from the roster too (their messages need no other key).
     const ownNew = result.effects.addedDevices.filter((d) => equalBytes(d.accountKey, k.accountKey) && toHex(d.deviceId) !== k.profile.deviceId);
@@ -990,6 +995,24 @@ export class GroupManager {
     };
   }
 
+  /**
+   * Members left the group: our recent messages that waited only for them are now delivered or
+   * read by everyone who still counts (audienceOf). Inside the caller's commit; returns the rows
+   * that moved, for 'status' events after it.
+   */
+  private advanceAfterRemoval(groupId: string, roster: GroupRoster): GroupMessageRow[] {
+    const own = this.#c.keys().profile.accountId;
+    const moved: GroupMessageRow[] = [];
+    for (const m of this.#store.listMessages(groupId, RECOMPUTE_AFTER_REMOVAL)) {
+      if (m.direction !== 'out' || m.senderId !== own || (m.state !== 'sent' && m.state !== 'delivered')) continue;
+      const next = this.audienceStateOf(m, roster);
+      if (next === null || GROUP_STATE_RANK[next] <= GROUP_STATE_RANK[m.state]) continue;
+      this.#store.setMessageState(m.id, next);
+      moved.push({ ...m, state: next });
+    }
+    return moved;
+  }
+
   /** Where the whole audience of our message is (null: not all of it has a receipt yet). */
   private audienceStateOf(m: GroupMessageRow, roster: GroupRoster): 'delivered' | 'read' | null {
     const audience = audienceOf(roster, this.#c.keys().accountKey, this.sentEpochOf(m.id));
@@ -1135,14 +1158,17 @@ export class GroupManager {
     const stillMember = findMember(result.state.roster, k.accountKey) !== undefined;
     const updated: GroupRow = { ...row, state: encodeGroupState(result.state), active: stillMember, ownKey: stillMember ? row.ownKey : null };
     const ours = result.orphaned.filter((c) => equalBytes(c.author, k.accountKey));
+    let advanced: GroupMessageRow[] = [];
     return {
       action: 'apply',
       commit: () => {
         this.#store.putGroup(updated);
         if (!stillMember) this.#store.deleteSenderKeys(id);
+        else if (result.effects.removedMembers.length > 0) advanced = this.advanceAfterRemoval(id, result.state.roster);
       },
       after: async () => {
         this.#events.emit('group', { kind: stillMember ? 'changed' : 'removed', group: this.toGroup(updated) });
+        for (const m of advanced) this.#events.emit('status', this.toMessage(m));
         // Our change lost a fork: re-sign what is still useful on the winner before sending anything else (§12.4).
         if (stillMember && k.account) {
           for (const orphan of ours) {
