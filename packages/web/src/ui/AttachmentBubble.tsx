@@ -16,6 +16,7 @@ import { captionOf, imageCache, isInlineImage, percent, safeBlobType, shouldAuto
 import { diskDownloadsAvailable, downloadToDisk, planDownload } from '../logic/disk-download.js';
 import { errorCode } from './errors.js';
 import { useI18n } from './i18n-context.js';
+import { useDialogFocus } from './useDialogFocus.js';
 import type { MessageKey } from '../i18n/index.js';
 
 /** Inline SVG (DOM, not an image load): emoji fonts are missing on many systems. */
@@ -66,6 +67,9 @@ export function AttachmentBubble({ client, messageId, info }: { client: PigeonCl
   });
   const [fullSize, setFullSize] = useState(false);
   const saveRef = useRef<HTMLAnchorElement>(null);
+  const lightbox = useRef<HTMLDivElement>(null);
+  const closeLightbox = useRef<HTMLButtonElement>(null);
+  useDialogFocus(lightbox, fullSize);
   const mounted = useRef(true);
   const transfer = useRef<AbortController | null>(null);
   // Leaving the chat stops a download nobody sees any more.
@@ -116,6 +120,7 @@ export function AttachmentBubble({ client, messageId, info }: { client: PigeonCl
   }, [url]);
   useEffect(() => {
     if (!fullSize) return undefined;
+    closeLightbox.current?.focus();
     const onKey = (e: KeyboardEvent) => e.key === 'Escape' && setFullSize(false);
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
@@ -151,9 +156,9 @@ export function AttachmentBubble({ client, messageId, info }: { client: PigeonCl
           <img src={url} alt={name} data-testid="attachment-image" />
         </button>
         {fullSize && (
-          <div class="lightbox" role="dialog" aria-modal="true" aria-label={name} data-testid="lightbox" onClick={() => setFullSize(false)}>
+          <div ref={lightbox} class="lightbox" role="dialog" aria-modal="true" aria-label={name} data-testid="lightbox" onClick={() => setFullSize(false)}>
             <img src={url} alt={name} />
-            <button type="button" class="secondary lightbox-close" onClick={() => setFullSize(false)}>
+            <button ref={closeLightbox} type="button" class="secondary lightbox-close" onClick={() => setFullSize(false)}>
               {t('closeImage')}
             </button>
           </div>

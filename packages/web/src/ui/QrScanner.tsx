@@ -11,6 +11,7 @@ import { frameDecoder } from '../logic/qr-decode.js';
 import { cameraProblem, frameSize, preflightProblem, SCAN_INTERVAL_MS, SCAN_PROBLEM_TEXT } from '../logic/qr-scan.js';
 import type { ScanProblem, ScanResult } from '../logic/qr-scan.js';
 import { useI18n } from './i18n-context.js';
+import { useDialogFocus } from './useDialogFocus.js';
 
 export interface QrScannerProps {
   /** Byte-mode codes (the safety number): the raw bytes must be exact, so jsQR decodes. */
@@ -23,6 +24,8 @@ export default function QrScanner({ needBytes = false, onResult, onClose }: QrSc
   const { t } = useI18n();
   const video = useRef<HTMLVideoElement>(null);
   const cancelButton = useRef<HTMLButtonElement>(null);
+  const dialog = useRef<HTMLDivElement>(null);
+  useDialogFocus(dialog);
   const [problem, setProblem] = useState<ScanProblem | null>(null);
   const [started, setStarted] = useState(false);
   // The latest callbacks, so the camera effect runs once and still calls the current ones.
@@ -103,7 +106,7 @@ export default function QrScanner({ needBytes = false, onResult, onClose }: QrSc
   }, [needBytes]);
 
   return (
-    <div class="scanner" role="dialog" aria-modal="true" aria-labelledby="scanner-title" data-testid="qr-scanner">
+    <div ref={dialog} class="scanner" role="dialog" aria-modal="true" aria-labelledby="scanner-title" data-testid="qr-scanner">
       <div class="scanner-box">
         <h3 id="scanner-title">{t('scanTitle')}</h3>
         {problem ? (
