@@ -40,7 +40,7 @@ import { createWebsite } from './website.js';
 import { createStaticApp } from './static-app.js';
 import { acceptUpgrade, upgradeKey } from './wire/handshake.js';
 import { WireSocket } from './wire/wire-socket.js';
-import { openBlobHost, type BlobHost } from './blobs/host.js';
+import { hasBlobPool, openBlobHost, type BlobHost } from './blobs/host.js';
 
 export interface RelayAddress {
   /** WebSocket URL clients connect to, e.g. ws://127.0.0.1:8080/pigeon. */
@@ -256,7 +256,19 @@ export function createRelay(options: RelayOptions = {}): Relay {
       await bus.start(devices);
       devices.start();
       if (options.blobs !== false) {
-        blobs = await openBlobHost({ dataDir: options.dataDir, durability: options.durability, wsPath, blobs: options.blobs, devices: store, crypto, clock, logger });
+        // Duck-typed: importing the PostgreSQL store class would load its driver on every relay.
+        const postgres = hasBlobPool(store) ? store : undefined;
+        blobs = await openBlobHost({
+          dataDir: options.dataDir,
+          durability: options.durability,
+          wsPath,
+          blobs: options.blobs,
+          devices: store,
+          crypto,
+          clock,
+          logger,
+          ...(postgres ? { postgres: () => postgres.blobPool() } : {}),
+        });
       }
       ctx = context();
       server = createServer((req, res) => {

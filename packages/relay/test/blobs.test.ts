@@ -16,6 +16,7 @@ import { parseRange } from '../src/blobs/range.js';
 import { DEFAULT_BLOB_LIMITS, resolveBlobLimits } from '../src/blobs/options.js';
 import { RelayServerError } from '../src/errors.js';
 import { hex, registered, startTestRelay, type TestRelay } from './helpers/harness.js';
+import { postgresUnreachable, TestDatabases } from './postgres-test-db.js';
 import { crypto, newDevice, type TestDevice } from './helpers/identity.js';
 
 let clockNow = Date.now();
@@ -33,7 +34,17 @@ interface Ctx {
   relay: TestRelay;
   base: string;
   origin: string;
-  dataDir: string;
+  /** Ids (hex) of the blobs whose bytes or record the backend still holds. */
+  stored(): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+/** Where a relay keeps blobs: files + SQLite (one node), or PostgreSQL (a cluster, any node serves any blob). */
+interface Backend {
+  readonly name: string;
+  /** Why it cannot run here, or undefined. */
+  readonly skip: string | undefined;
+  start(limits: Parameters<typeof resolveBlobLimits>[0]): Promise<Ctx>;
 }
 
 async function create(ctx: Ctx, device: TestDevice, size: number, authorization?: string): Promise<Response> {
@@ -70,29 +81,60 @@ async function uploaded(ctx: Ctx, device: TestDevice, bytes: Uint8Array): Promis
 
 const code = (res: Response) => res.headers.get('pigeon-error');
 
-async function startCtx(limits: Parameters<typeof resolveBlobLimits>[0] = {}): Promise<Ctx> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'pigeon-blob-test-'));
-  const relay = await startTestRelay({ dataDir, clock, durability: 'normal', blobs: { limits } });
+function ctxOf(relay: TestRelay, stored: () => Promise<string[]>, cleanup: () => Promise<void> | void): Ctx {
   assert.ok(relay.blobUrl);
-  const u = new URL(relay.blobUrl);
-  return { relay, base: relay.blobUrl, origin: u.origin, dataDir };
+  return {
+    relay,
+    base: relay.blobUrl,
+    origin: new URL(relay.blobUrl).origin,
+    stored,
+    async stop() {
+      await relay.relay.stop();
+      await cleanup();
+    },
+  };
 }
 
-async function stopCtx(ctx: Ctx): Promise<void> {
-  await ctx.relay.relay.stop();
-  rmSync(ctx.dataDir, { recursive: true, force: true });
-}
+const unreachable = await postgresUnreachable();
+const dbs = new TestDatabases();
+after(() => dbs.dropAll());
 
-describe('blob endpoints', () => {
+const BACKENDS: Backend[] = [
+  {
+    name: 'files and SQLite',
+    skip: undefined,
+    async start(limits) {
+      const dataDir = mkdtempSync(join(tmpdir(), 'pigeon-blob-test-'));
+      const relay = await startTestRelay({ dataDir, clock, durability: 'normal', blobs: { limits } });
+      const dir = join(dataDir, BLOB_DIR_NAME);
+      const stored = async () => (existsSync(dir) ? readdirSync(dir).map((n) => n.replace(/\.blob$/, '')) : []);
+      return ctxOf(relay, stored, () => rmSync(dataDir, { recursive: true, force: true }));
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    skip: unreachable,
+    async start(limits) {
+      const [url] = await dbs.create(1);
+      const relay = await startTestRelay({ storeUrl: url!, clock, blobs: { limits } });
+      const stored = async () =>
+        (await dbs.sql<{ id: string }>(url!, "SELECT encode(blob_id, 'hex') AS id FROM blobs UNION SELECT encode(blob_id, 'hex') FROM blob_chunks")).map((r) => r.id);
+      return ctxOf(relay, stored, () => undefined);
+    },
+  },
+];
+
+
+for (const backend of BACKENDS) describe(`blob endpoints (${backend.name})`, { skip: backend.skip }, () => {
   let ctx: Ctx;
   let device: TestDevice;
   before(async () => {
-    ctx = await startCtx({ maxConcurrentUploadsPerAccount: 2, quotaBytesPerAccount: 1_000_000 });
+    ctx = await backend.start({ maxConcurrentUploadsPerAccount: 2, quotaBytesPerAccount: 1_000_000 });
     const s = await registered(ctx.relay.url);
     device = s.device;
     s.client.close();
   });
-  after(() => stopCtx(ctx));
+  after(() => ctx?.stop());
 
   it('lives under the WebSocket path; the rest of the site is unchanged', async () => {
     assert.equal(ctx.base, ctx.relay.url.replace('ws:', 'http:') + '/blobs');
@@ -186,7 +228,7 @@ describe('blob endpoints', () => {
     assert.equal(fin.status, 422);
     assert.equal(code(fin), 'DIGEST_MISMATCH');
     assert.equal(code(await fetch(up.url, { method: 'HEAD' })), 'NOT_FOUND');
-    assert.equal(existsSync(join(ctx.dataDir, BLOB_DIR_NAME, `${up.blobId}.blob`)), false);
+    assert.equal((await ctx.stored()).includes(up.blobId), false);
   });
 
   it('commits what arrived before a connection dropped, and resumes from there', async () => {
@@ -238,21 +280,20 @@ describe('blob endpoints', () => {
     assert.equal(code(await fetch(up.url.slice(0, -3) + 'AAA', { method: 'DELETE' })), 'NOT_FOUND');
     assert.equal((await fetch(up.url, { method: 'DELETE' })).status, 204);
     assert.equal((await fetch(up.downloadUrl)).status, 404);
-    assert.equal(existsSync(join(ctx.dataDir, BLOB_DIR_NAME, `${up.blobId}.blob`)), false);
+    assert.equal((await ctx.stored()).includes(up.blobId), false);
   });
 });
 
-describe('blob TTL', () => {
+for (const backend of BACKENDS) describe(`blob TTL (${backend.name})`, { skip: backend.skip }, () => {
   it('deletes finished blobs after blobTtlMs and unfinished uploads after uploadTtlMs', async () => {
-    const ctx = await startCtx({ blobTtlMs: 60_000, uploadTtlMs: 10_000 });
+    const ctx = await backend.start({ blobTtlMs: 60_000, uploadTtlMs: 10_000 });
     try {
       const s = await registered(ctx.relay.url);
       s.client.close();
       const done = await uploaded(ctx, s.device, new Uint8Array(randomBytes(5000)));
       const open = await created(ctx, s.device, 100);
       assert.equal((await patch(open.url, 0, new Uint8Array(50))).status, 204);
-      const dir = join(ctx.dataDir, BLOB_DIR_NAME);
-      assert.equal(readdirSync(dir).length, 2);
+      assert.deepEqual((await ctx.stored()).sort(), [done.blobId, open.blobId].sort());
       clockNow += 10_001;
       assert.equal(code(await fetch(open.url, { method: 'HEAD' })), 'NOT_FOUND');
       assert.equal(await ctx.relay.relay.sweepBlobs(), 1);
@@ -260,12 +301,14 @@ describe('blob TTL', () => {
       clockNow += 60_000;
       assert.equal((await fetch(done.downloadUrl)).status, 404);
       assert.equal(await ctx.relay.relay.sweepBlobs(), 1);
-      assert.deepEqual(readdirSync(dir), []);
+      assert.deepEqual(await ctx.stored(), []);
     } finally {
-      await stopCtx(ctx);
+      await ctx.stop();
     }
   });
+});
 
+describe('blobs switched off', () => {
   it('can be turned off: the path is then an ordinary 404 page', async () => {
     const relay = await startTestRelay({ blobs: false });
     try {

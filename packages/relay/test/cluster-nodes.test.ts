@@ -2,15 +2,19 @@
  * Three relay node processes over the real PostgreSQL and Redis (docs/operations.md "Cluster"):
  * nodes that start together migrate once; devices spread over the nodes get every message exactly
  * once, in order per sender; a device has one connection cluster-wide; /metrics and /healthz
- * live on the admin port only.
+ * live on the admin port only; an attachment's upload and download may go through any node.
  */
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { BLOB_AUTH_SCHEME, BLOB_CREATE_NONCE_BYTES, blobCreateMessage, type CreateUploadReply } from '@pigeon/api';
+import { toBase64Url } from '@pigeon/crypto';
 import { LATEST_POSTGRES_SCHEMA_VERSION } from '../src/store/postgres-migrations.js';
 import { AppDevice, AppSender, DeliveryClock } from './helpers/app-client.js';
 import { health, killAllNodes, scrape, waitFor } from './helpers/cluster-nodes.js';
 import { TestCluster } from './helpers/cluster-setup.js';
 import { authenticated, hex } from './helpers/harness.js';
+import { crypto } from './helpers/identity.js';
 import { redisUnreachable } from './helpers/services.js';
 import { postgresUnreachable, TestDatabases } from './postgres-test-db.js';
 
@@ -61,6 +65,38 @@ describe('cluster: three relay processes on PostgreSQL and Redis', { skip }, () 
       for (const s of senders) s.close();
       await Promise.all(devices.map((d) => d.stop()));
     }
+  });
+
+  it('an attachment uploaded through one node is resumed, finalized and downloaded through the others', async () => {
+    const [target] = await cluster.recipients(1);
+    const device = target!.device;
+    const origin = (n: number) => new URL(cluster.nodes[n]!.url.replace(/^ws/, 'http')).origin;
+    const blobBase = (n: number) => cluster.nodes[n]!.url.replace(/^ws/, 'http') + '/blobs';
+    const bytes = randomBytes(300_000);
+    const size = bytes.length;
+    const timestamp = Date.now();
+    const nonce = randomBytes(BLOB_CREATE_NONCE_BYTES);
+    const sig = await crypto.ed25519Sign(device.keys.signing.secretKey, blobCreateMessage(device.deviceId, timestamp, nonce, size));
+    const authorization = `${BLOB_AUTH_SCHEME} ${hex(device.deviceId)}.${timestamp}.${toBase64Url(nonce)}.${toBase64Url(sig)}`;
+    const createdRes = await fetch(`${blobBase(0)}/uploads`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify({ size }) });
+    assert.equal(createdRes.status, 201, createdRes.headers.get('pigeon-error') ?? '');
+    const up = (await createdRes.json()) as CreateUploadReply;
+    const patch = (n: number, from: number, to: number) =>
+      fetch(origin(n) + up.uploadPath, { method: 'PATCH', headers: { 'upload-offset': String(from), 'content-type': 'application/offset+octet-stream' }, body: bytes.subarray(from, to) });
+    assert.equal((await patch(1, 0, 100_000)).status, 204);
+    assert.equal((await fetch(origin(2) + up.uploadPath, { method: 'HEAD' })).headers.get('upload-offset'), '100000');
+    assert.equal((await patch(2, 100_000, size)).status, 204);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const fin = await fetch(origin(0) + up.uploadPath, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sha256 }) });
+    assert.equal(fin.status, 200, fin.headers.get('pigeon-error') ?? '');
+    const whole = await fetch(origin(1) + up.downloadPath);
+    assert.equal(whole.status, 200);
+    assert.deepEqual(Buffer.from(await whole.arrayBuffer()), bytes);
+    const range = await fetch(origin(2) + up.downloadPath, { headers: { range: 'bytes=99990-200009' } });
+    assert.equal(range.status, 206);
+    assert.deepEqual(Buffer.from(await range.arrayBuffer()), bytes.subarray(99_990, 200_010));
+    assert.equal((await fetch(origin(1) + up.uploadPath, { method: 'DELETE' })).status, 204);
+    assert.equal((await fetch(origin(2) + up.downloadPath)).status, 404);
   });
 
   it('a second connection of a device on another node pushes the first off (REPLACED)', async () => {

@@ -16,8 +16,8 @@
  * PATCH still streaming (the old connection is usually dead already).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   BLOB_AUTH_SCHEME,
@@ -39,7 +39,8 @@ import type { CryptoBackend } from '@pigeon/crypto';
 import type { RelayLogger } from '../logger.js';
 import type { RelayClock } from '../options.js';
 import type { StoredDevice } from '../store/types.js';
-import { BlobFiles } from './files.js';
+import { BodyQueue } from './body-queue.js';
+import type { BlobBytes } from './bytes.js';
 import type { BlobLimits } from './options.js';
 import { parseRange } from './range.js';
 import type { BlobRecord, BlobStore } from './types.js';
@@ -51,7 +52,7 @@ export const BLOB_SWEEP_BATCH = 500;
 
 export interface BlobServiceDeps {
   readonly basePath: string;
-  readonly files: BlobFiles;
+  readonly files: BlobBytes;
   readonly store: BlobStore;
   readonly devices: { getDevice(deviceId: Uint8Array): Promise<StoredDevice | undefined> };
   readonly crypto: CryptoBackend;
@@ -246,6 +247,8 @@ export function createBlobService(deps: BlobServiceDeps): BlobService {
   }
 
   async function patch(req: IncomingMessage, res: ServerResponse, secretText: string): Promise<void> {
+    // Listening before the lookups below: bytes that arrive while they run survive a drop.
+    const body = new BodyQueue(req);
     const first = await findUpload(secretText);
     const key = toHex(first.blobId);
     await exclusive(key, async () => {
@@ -270,7 +273,7 @@ export function createBlobService(deps: BlobServiceDeps): BlobService {
         interrupted = true;
         req.destroy();
       });
-      const fh = await files.openForWrite(key);
+      const writer = await files.openWriter(key, offset);
       // Socket reads are ~64 KiB; write in larger batches (fewer syscalls and awaits).
       let pending: Buffer[] = [];
       let pendingBytes = 0;
@@ -279,27 +282,26 @@ export function createBlobService(deps: BlobServiceDeps): BlobService {
         const buf = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
         pending = [];
         pendingBytes = 0;
-        let written = 0;
-        while (written < buf.length) written += (await fh.write(buf, written, buf.length - written, position + written)).bytesWritten;
+        await writer.write(buf);
         running?.hash.update(buf);
         position += buf.length;
         if (running) running.position = position;
       };
       try {
         try {
-          for await (const chunk of req) {
-            pending.push(chunk as Buffer);
-            pendingBytes += (chunk as Buffer).length;
+          for (let chunk = await body.next(); chunk !== null; chunk = await body.next()) {
+            pending.push(chunk);
+            pendingBytes += chunk.length;
             if (pendingBytes >= WRITE_BATCH_BYTES) await flush();
           }
         } catch {
           interrupted = true; // the connection dropped: commit what arrived
         }
         await flush();
-        if (position > offset) await fh.sync();
+        if (position > offset) await writer.sync();
       } finally {
         runningPatch.delete(key);
-        await fh.close();
+        await writer.close();
       }
       if (position > offset) await store.setCommitted(record.blobId, position);
       if (interrupted || closed) {
@@ -322,13 +324,7 @@ export function createBlobService(deps: BlobServiceDeps): BlobService {
       if (record === undefined) throw refuse('NOT_FOUND', 'no such upload');
       if (record.state === 'complete') throw refuse('ALREADY_FINALIZED', 'blob already finalized');
       if (record.committed !== record.size) throw refuse('INCOMPLETE', 'not every byte was uploaded', record.committed);
-      const fh = await files.openForWrite(key);
-      try {
-        await fh.truncate(record.size);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+      await files.truncate(key, record.size);
       const running = hashes.get(key);
       hashes.delete(key);
       const digest = running !== undefined && running.position === record.size ? new Uint8Array(running.hash.digest()) : await files.sha256(key, record.size);
@@ -382,16 +378,11 @@ export function createBlobService(deps: BlobServiceDeps): BlobService {
       res.end();
       return;
     }
-    const stream = createReadStream(files.path(idHex), { start, end, highWaterMark: 256 * 1024 });
-    // Open before answering, so a file deleted a moment ago is a 404, not a broken 200.
-    await new Promise<void>((resolve, reject) => {
-      stream.once('open', () => resolve());
-      stream.once('error', reject);
-    }).catch(() => {
-      throw refuse('NOT_FOUND', 'no such blob');
-    });
+    // Found before answering, so bytes deleted a moment ago are a 404, not a broken 200.
+    const body = await files.read(idHex, start, end);
+    if (body === undefined) throw refuse('NOT_FOUND', 'no such blob');
     res.writeHead(range ? 206 : 200, headers);
-    await pipeline(stream, res).catch(() => res.destroy());
+    await pipeline(body instanceof Readable ? body : Readable.from(body), res).catch(() => res.destroy());
   }
 
   // ---- routing ------------------------------------------------------------------------------
@@ -458,15 +449,7 @@ export function createBlobService(deps: BlobServiceDeps): BlobService {
     },
     sweep,
     async removeOrphans() {
-      const known = new Set((await store.allIds()).map((id) => toHex(id)));
-      let removed = 0;
-      for (const id of await files.list()) {
-        if (!known.has(id)) {
-          await files.remove(id);
-          removed++;
-        }
-      }
-      return removed;
+      return files.removeOrphans(new Set((await store.allIds()).map((id) => toHex(id))));
     },
     async close() {
       closed = true;

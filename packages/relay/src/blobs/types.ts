@@ -1,7 +1,7 @@
 /**
  * Metadata of blobs (attachments) behind one small interface, beside RelayStore; the bytes live
- * in files (blobs/files.ts). SQLite implementation: sqlite-blob-store.ts. A PostgreSQL one is
- * the scale-out step (metadata keyed by blob id; files on shared storage or object storage).
+ * behind BlobBytes (bytes.ts). SQLite + files for one node (sqlite-blob-store.ts, files.ts);
+ * PostgreSQL records and rows for a cluster (postgres-blob-store.ts).
  *
  * Contract:
  * - resolved writes are committed;

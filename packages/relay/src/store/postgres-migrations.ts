@@ -293,6 +293,38 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       $fn$;
     `,
   },
+  {
+    version: 6,
+    name: 'blobs',
+    // Attachments of a cluster (blobs/postgres-blob-store.ts): any node must serve any blob, so
+    // the records and the bytes live here, on the first shard. Bytes are rows of up to one PATCH
+    // write batch each, keyed by their offset; distributed by blob_id (Citus-ready: the foreign
+    // key joins tables that share it). Deleting a record deletes its bytes.
+    sql: `
+      CREATE TABLE blobs (
+        blob_id BYTEA PRIMARY KEY,
+        upload_hash BYTEA NOT NULL UNIQUE,
+        account_id BYTEA NOT NULL,
+        size BIGINT NOT NULL,
+        committed BIGINT NOT NULL,
+        complete BOOLEAN NOT NULL,
+        sha256 BYTEA,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX blobs_by_account ON blobs (account_id);
+      CREATE INDEX blobs_by_expiry ON blobs (expires_at);
+
+      CREATE TABLE blob_chunks (
+        blob_id BYTEA NOT NULL REFERENCES blobs (blob_id) ON DELETE CASCADE,
+        at BIGINT NOT NULL,
+        data BYTEA NOT NULL,
+        PRIMARY KEY (blob_id, at)
+      );
+      -- Ciphertext: compressing it only costs CPU.
+      ALTER TABLE blob_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+    `,
+  },
 ];
 
 export const LATEST_POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]!.version;

@@ -434,6 +434,12 @@ export class PostgresRelayStore implements RelayStore {
     );
   }
 
+  /** The first shard's pool, where a cluster's blobs live (blobs/postgres-blob-store.ts). */
+  blobPool(): pg.Pool {
+    if (this.closed) throw new RelayServerError('STORE_CLOSED', 'store is closed');
+    return this.pools[0]!;
+  }
+
   /** Which shard (index into `shards`) holds data keyed by this account or device id. */
   shardOf(key: Uint8Array): number {
     return this.router.shardOf(key);
