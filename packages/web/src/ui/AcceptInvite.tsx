@@ -5,7 +5,7 @@ import { extractInviteLink } from '../logic/invite-input.js';
 import { errorCode } from './errors.js';
 import { useI18n } from './i18n-context.js';
 import { PaneHeader } from './PaneHeader.js';
-import { ScanButton } from './ScanButton.js';
+import { pasteOrScan, ScanButton } from './ScanButton.js';
 
 export function AcceptInvite({ client, initial, onAccepted, onJoinGroup, onBack }: { client: PigeonClient; initial?: string; onAccepted: (c: Contact) => void; onJoinGroup?: (groupLink: string) => Promise<void>; onBack: () => void }) {
   const { t } = useI18n();
@@ -43,14 +43,7 @@ export function AcceptInvite({ client, initial, onAccepted, onJoinGroup, onBack 
       setBusy(false);
     }
   };
-  const submit = (e: Event) => {
-    e.preventDefault();
-    void use(text, false);
-  };
-  const scan = ({ text: scannedText }: { text: string }) => {
-    setText(scannedText);
-    void use(scannedText, true);
-  };
+  const { submit, scan } = pasteOrScan(text, setText, use);
   return (
     <section class="panel">
       <PaneHeader title={t('acceptTitle')} onBack={onBack} />

@@ -9,7 +9,7 @@ import type { DeviceAdded, PigeonClient } from '@pigeon/client';
 import { extractLinkCode, LINK_PROBLEM_TEXT, linkProblem } from '../logic/devices.js';
 import { errorCode } from './errors.js';
 import { useI18n } from './i18n-context.js';
-import { ScanButton } from './ScanButton.js';
+import { pasteOrScan, ScanButton } from './ScanButton.js';
 
 export function AddDevice({ client, relayUrl, onClose }: { client: PigeonClient; relayUrl: string; onClose: () => void }) {
   const { t } = useI18n();
@@ -36,14 +36,7 @@ export function AddDevice({ client, relayUrl, onClose }: { client: PigeonClient;
       setBusy(false);
     }
   };
-  const submit = (e: Event) => {
-    e.preventDefault();
-    void use(text, false);
-  };
-  const scan = ({ text: scannedText }: { text: string }) => {
-    setText(scannedText);
-    void use(scannedText, true);
-  };
+  const { submit, scan } = pasteOrScan(text, setText, use);
 
   const removeAgain = async (deviceId: string) => {
     setBusy(true);

@@ -61,3 +61,17 @@ export function ScanButton({ onScan, needBytes = false, label, disabled = false 
     </>
   );
 }
+
+/** A form that takes a pasted or a scanned code: both go the same way (`use`), a scan fills the field too. */
+export function pasteOrScan(text: string, setText: (text: string) => void, use: (input: string, scanned: boolean) => Promise<void>) {
+  return {
+    submit(e: Event) {
+      e.preventDefault();
+      void use(text, false);
+    },
+    scan({ text: scanned }: { text: string }) {
+      setText(scanned);
+      void use(scanned, true);
+    },
+  };
+}
