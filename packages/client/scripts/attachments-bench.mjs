@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Attachment throughput on loopback, as a ratio of a plain file copy over HTTP (issue 6).
 //
-//   npx tsc -b packages/client && node packages/client/scripts/attachments-bench.mjs [--mb=256] [--repeats=3]
+//   npx tsc -b packages/client && node packages/client/scripts/attachments-bench.mjs [--mb=256] [--repeats=3] [--store=postgres://...]
 //
+// --store runs the relay on PostgreSQL, which then also keeps the blobs (a cluster's setup);
+// default: SQLite + blob files in a temporary data directory.
 // Pigeon: PigeonClient.sendAttachment (read, encrypt 64 KiB chunks with AES-256-GCM, pad, hash,
 // PATCH 8 MiB segments; the relay fsyncs each segment and checks the SHA-256) and
 // downloadAttachment (ranged GETs, per-chunk authentication, whole-blob SHA-256, write, fsync).
@@ -19,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { PigeonClient } from '@pigeon/client';
 import { createRelay } from '@pigeon/relay';
 
-const { values } = parseArgs({ options: { mb: { type: 'string', default: '256' }, repeats: { type: 'string', default: '3' } } });
+const { values } = parseArgs({ options: { mb: { type: 'string', default: '256' }, repeats: { type: 'string', default: '3' }, store: { type: 'string' } } });
 const MB = 1024 * 1024;
 const size = Number(values.mb) * MB;
 const repeats = Number(values.repeats);
@@ -87,7 +89,7 @@ function plainDownload(port, dest) {
 async function main() {
   const source = join(dir, 'source.bin');
   writeFile(source, size);
-  const relay = createRelay({ port: 0, dataDir: join(dir, 'relay') });
+  const relay = createRelay({ port: 0, dataDir: join(dir, 'relay'), ...(values.store ? { storeUrl: values.store } : {}) });
   const address = await relay.start();
   const alice = await PigeonClient.open({ home: join(dir, 'alice') });
   const bob = await PigeonClient.open({ home: join(dir, 'bob') });
@@ -131,6 +133,7 @@ async function main() {
   const down = median(rows.plainDown) / median(rows.pigeonDown);
   const result = {
     bench: 'attachments',
+    blobs: values.store ? 'postgresql' : 'files',
     sizeMB: size / MB,
     repeats,
     node: process.version,
@@ -142,7 +145,7 @@ async function main() {
     downloadRatio: Number(down.toFixed(2)),
     seconds: rows,
   };
-  console.log(`attachments on loopback, ${size / MB} MB, median of ${repeats}`);
+  console.log(`attachments on loopback, ${size / MB} MB, median of ${repeats}, blobs in ${result.blobs}`);
   console.log(`  upload:   plain HTTP ${result.plainUploadMBps} MB/s, pigeon ${result.pigeonUploadMBps} MB/s  -> ratio ${result.uploadRatio}`);
   console.log(`  download: plain HTTP ${result.plainDownloadMBps} MB/s, pigeon ${result.pigeonDownloadMBps} MB/s  -> ratio ${result.downloadRatio}`);
   console.log(JSON.stringify(result));
