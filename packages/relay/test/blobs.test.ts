@@ -255,6 +255,24 @@ for (const backend of BACKENDS) describe(`blob endpoints (${backend.name})`, { s
     assert.equal((await fetch(up.url, { method: 'DELETE' })).status, 204);
   });
 
+  it('a refused PATCH with a large body is answered, and the upload goes on', async () => {
+    const roomy = await backend.start({ quotaBytesPerAccount: 64 * 1024 * 1024 });
+    try {
+      const s = await registered(roomy.relay.url);
+      s.client.close();
+      const bytes = new Uint8Array(randomBytes(6 * 1024 * 1024)); // beyond the body queue's 4 MiB
+      const up = await created(roomy, s.device, bytes.length);
+      const wrong = await patch(up.url, 1, bytes.subarray(1));
+      assert.equal(wrong.status, 409);
+      assert.equal(code(wrong), 'OFFSET_MISMATCH');
+      assert.equal((await patch(up.url, 0, bytes)).status, 204);
+      assert.equal((await finalize(up.url, bytes)).status, 200);
+      assert.deepEqual(new Uint8Array(await (await fetch(roomy.origin + up.downloadPath)).arrayBuffer()), bytes);
+    } finally {
+      await roomy.stop();
+    }
+  });
+
   it('limits unfinished uploads and bytes per account, and the blob size', async () => {
     const a = await created(ctx, device, 10);
     const b = await created(ctx, device, 10);

@@ -582,7 +582,13 @@ export class MessageLife {
     const run = async (): Promise<void> => {
       do {
         this.#inviteSyncAgain = false;
-        await this.#syncInviteTokensOnce();
+        try {
+          await this.#syncInviteTokensOnce();
+        } catch (err) {
+          // A store closed under us, say: the next connection's sync starts from the stored list.
+          this.#i.log('life.invite_tokens_failed', { code: (err as { code?: string }).code ?? 'UNKNOWN' });
+          return;
+        }
       } while (this.#inviteSyncAgain && !this.#closed);
     };
     this.#inviteSync = run().finally(() => (this.#inviteSync = null));

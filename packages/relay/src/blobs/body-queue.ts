@@ -20,12 +20,7 @@ export class BodyQueue {
     private readonly body: Readable,
     private readonly highWaterBytes = BODY_QUEUE_HIGH_WATER_BYTES,
   ) {
-    body.on('data', (chunk: Buffer) => {
-      this.chunks.push(chunk);
-      this.queued += chunk.length;
-      if (this.queued >= this.highWaterBytes) body.pause();
-      this.notify();
-    });
+    body.on('data', this.onData);
     body.on('end', () => {
       this.ended = true;
       this.notify();
@@ -36,6 +31,24 @@ export class BodyQueue {
     };
     body.on('error', drop);
     body.on('close', drop);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.chunks.push(chunk);
+    this.queued += chunk.length;
+    if (this.queued >= this.highWaterBytes) this.body.pause();
+    this.notify();
+  };
+
+  /**
+   * Stops queueing: the rest of the body is read and thrown away. For a refused request (Node
+   * discards an unread body by itself only when nobody started reading it).
+   */
+  release(): void {
+    this.body.off('data', this.onData);
+    this.chunks = [];
+    this.queued = 0;
+    this.body.resume();
   }
 
   private notify(): void {

@@ -249,68 +249,72 @@ export function createBlobService(deps: BlobServiceDeps): BlobService {
   async function patch(req: IncomingMessage, res: ServerResponse, secretText: string): Promise<void> {
     // Listening before the lookups below: bytes that arrive while they run survive a drop.
     const body = new BodyQueue(req);
-    const first = await findUpload(secretText);
-    const key = toHex(first.blobId);
-    await exclusive(key, async () => {
-      const record = await store.getBlob(first.blobId);
-      if (record === undefined) throw refuse('NOT_FOUND', 'no such upload');
-      if (record.state === 'complete') throw refuse('ALREADY_FINALIZED', 'blob already finalized');
-      const offset = parseOffset(req.headers[BLOB_HEADERS.offset]);
-      if (offset !== record.committed) throw refuse('OFFSET_MISMATCH', 'offset is not the committed length', record.committed);
-      const lengthHeader = req.headers['content-length'];
-      if (lengthHeader === undefined || !/^\d{1,15}$/.test(lengthHeader)) throw refuse('BAD_REQUEST', 'content-length required');
-      if (offset + Number(lengthHeader) > record.size) throw refuse('TOO_LARGE', 'bytes beyond the declared size');
+    try {
+      const first = await findUpload(secretText);
+      const key = toHex(first.blobId);
+      await exclusive(key, async () => {
+        const record = await store.getBlob(first.blobId);
+        if (record === undefined) throw refuse('NOT_FOUND', 'no such upload');
+        if (record.state === 'complete') throw refuse('ALREADY_FINALIZED', 'blob already finalized');
+        const offset = parseOffset(req.headers[BLOB_HEADERS.offset]);
+        if (offset !== record.committed) throw refuse('OFFSET_MISMATCH', 'offset is not the committed length', record.committed);
+        const lengthHeader = req.headers['content-length'];
+        if (lengthHeader === undefined || !/^\d{1,15}$/.test(lengthHeader)) throw refuse('BAD_REQUEST', 'content-length required');
+        if (offset + Number(lengthHeader) > record.size) throw refuse('TOO_LARGE', 'bytes beyond the declared size');
 
-      let running = hashes.get(key);
-      if (running === undefined && offset === 0) hashes.set(key, (running = { hash: createHash('sha256'), position: 0 }));
-      if (running !== undefined && running.position !== offset) {
-        hashes.delete(key); // finalize will reread the file
-        running = undefined;
-      }
-      let position = offset;
-      let interrupted = false;
-      runningPatch.set(key, () => {
-        interrupted = true;
-        req.destroy();
-      });
-      const writer = await files.openWriter(key, offset);
-      // Socket reads are ~64 KiB; write in larger batches (fewer syscalls and awaits).
-      let pending: Buffer[] = [];
-      let pendingBytes = 0;
-      const flush = async () => {
-        if (pendingBytes === 0) return;
-        const buf = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-        pending = [];
-        pendingBytes = 0;
-        await writer.write(buf);
-        running?.hash.update(buf);
-        position += buf.length;
-        if (running) running.position = position;
-      };
-      try {
-        try {
-          for (let chunk = await body.next(); chunk !== null; chunk = await body.next()) {
-            pending.push(chunk);
-            pendingBytes += chunk.length;
-            if (pendingBytes >= WRITE_BATCH_BYTES) await flush();
-          }
-        } catch {
-          interrupted = true; // the connection dropped: commit what arrived
+        let running = hashes.get(key);
+        if (running === undefined && offset === 0) hashes.set(key, (running = { hash: createHash('sha256'), position: 0 }));
+        if (running !== undefined && running.position !== offset) {
+          hashes.delete(key); // finalize will reread the file
+          running = undefined;
         }
-        await flush();
-        if (position > offset) await writer.sync();
-      } finally {
-        runningPatch.delete(key);
-        await writer.close();
-      }
-      if (position > offset) await store.setCommitted(record.blobId, position);
-      if (interrupted || closed) {
-        res.destroy();
-        return;
-      }
-      res.writeHead(204, { 'cache-control': 'no-store', [BLOB_HEADERS.offset]: String(position) });
-      res.end();
-    });
+        let position = offset;
+        let interrupted = false;
+        runningPatch.set(key, () => {
+          interrupted = true;
+          req.destroy();
+        });
+        const writer = await files.openWriter(key, offset);
+        // Socket reads are ~64 KiB; write in larger batches (fewer syscalls and awaits).
+        let pending: Buffer[] = [];
+        let pendingBytes = 0;
+        const flush = async () => {
+          if (pendingBytes === 0) return;
+          const buf = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+          pending = [];
+          pendingBytes = 0;
+          await writer.write(buf);
+          running?.hash.update(buf);
+          position += buf.length;
+          if (running) running.position = position;
+        };
+        try {
+          try {
+            for (let chunk = await body.next(); chunk !== null; chunk = await body.next()) {
+              pending.push(chunk);
+              pendingBytes += chunk.length;
+              if (pendingBytes >= WRITE_BATCH_BYTES) await flush();
+            }
+          } catch {
+            interrupted = true; // the connection dropped: commit what arrived
+          }
+          await flush();
+          if (position > offset) await writer.sync();
+        } finally {
+          runningPatch.delete(key);
+          await writer.close();
+        }
+        if (position > offset) await store.setCommitted(record.blobId, position);
+        if (interrupted || closed) {
+          res.destroy();
+          return;
+        }
+        res.writeHead(204, { 'cache-control': 'no-store', [BLOB_HEADERS.offset]: String(position) });
+        res.end();
+      });
+    } finally {
+      body.release();
+    }
   }
 
   async function finalize(req: IncomingMessage, res: ServerResponse, secretText: string): Promise<void> {
