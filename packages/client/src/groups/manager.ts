@@ -983,10 +983,8 @@ export class GroupManager {
           // Only members may say something about a group message.
           if (!roster || !findMember(roster, senderCert.accountKey)) continue;
           this.#store.putReceipt({ messageId: m.id, memberId, state, at: now });
-          const next = this.audienceStateOf(m, roster);
-          if (next === null || GROUP_STATE_RANK[next] <= GROUP_STATE_RANK[m.state]) continue;
-          this.#store.setMessageState(m.id, next);
-          changed.push({ ...m, state: next });
+          const moved = this.advanceState(m, roster);
+          if (moved) changed.push(moved);
         }
       },
       after: async () => {
@@ -1005,12 +1003,18 @@ export class GroupManager {
     const moved: GroupMessageRow[] = [];
     for (const m of this.#store.listMessages(groupId, RECOMPUTE_AFTER_REMOVAL)) {
       if (m.direction !== 'out' || m.senderId !== own || (m.state !== 'sent' && m.state !== 'delivered')) continue;
-      const next = this.audienceStateOf(m, roster);
-      if (next === null || GROUP_STATE_RANK[next] <= GROUP_STATE_RANK[m.state]) continue;
-      this.#store.setMessageState(m.id, next);
-      moved.push({ ...m, state: next });
+      const next = this.advanceState(m, roster);
+      if (next) moved.push(next);
     }
     return moved;
+  }
+
+  /** Moves our message forward to where its whole audience is; the moved row, or null. Inside a commit. */
+  private advanceState(m: GroupMessageRow, roster: GroupRoster): GroupMessageRow | null {
+    const next = this.audienceStateOf(m, roster);
+    if (next === null || GROUP_STATE_RANK[next] <= GROUP_STATE_RANK[m.state]) return null;
+    this.#store.setMessageState(m.id, next);
+    return { ...m, state: next };
   }
 
   /** Where the whole audience of our message is (null: not all of it has a receipt yet). */

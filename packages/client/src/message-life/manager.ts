@@ -477,9 +477,7 @@ export class MessageLife {
     if (!this.#i.store.getBlock(id)) return;
     this.#i.store.transaction(() => this.#i.store.deleteBlock(id));
     if (!this.#i.store.getContact(id)) return;
-    await this.#i.serial(async () => {
-      await this.#i.sendContent(await this.#host.targetsFor(id), this.#content({ kind: 'token', deliveryToken: this.#host.ownToken() }), null);
-    });
+    await this.#i.serial(() => this.shareOwnTokenWith(id));
   }
 
   /**
@@ -559,8 +557,9 @@ export class MessageLife {
   }
 
   /**
-   * A contact that came through an invite holds that invite's token: give it our account token,
-   * so its sends go on working once the invite token retires. Runs in the serial queue (receive).
+   * Sends a contact our current account token (kind 'token'): after an unblock, and to a contact
+   * that came through an invite, which holds that invite's token until it retires. Runs in the
+   * serial queue.
    */
   async shareOwnTokenWith(contactId: string): Promise<void> {
     await this.#i.sendContent(await this.#host.targetsFor(contactId), this.#content({ kind: 'token', deliveryToken: this.#host.ownToken() }), null);

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { fromHex } from '@pigeon/crypto';
 import { RelayServerError } from '../errors.js';
+import { bytea as b } from '../store/bytea.js';
 import type { BlobBytes, BlobWriter } from './bytes.js';
 import type { BlobQuota, BlobRecord, BlobStore, BlobUsage, CreateUploadResult } from './types.js';
 
@@ -45,7 +46,6 @@ const toRecord = (r: BlobRow): BlobRecord => ({
   expiresAt: Number(r.expires_at),
 });
 
-const b = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength));
 
 export class PostgresBlobStore implements BlobStore {
   private closed = false;

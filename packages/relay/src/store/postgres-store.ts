@@ -29,6 +29,7 @@ import pg from 'pg';
 import type { CustomTypesConfig, PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import type { WirePreKey, WireSignedPreKey } from '@pigeon/api';
 import { RelayServerError } from '../errors.js';
+import { bytea as b } from './bytea.js';
 import { DEFAULT_MAX_BATCH, GroupCommitter, type BatchLimits } from './postgres-group-commit.js';
 import { LATEST_POSTGRES_SCHEMA_VERSION, POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { canonicalShardSet, parseShardList, ShardRouter, type PostgresShardSpec, type ResolvedShard } from './postgres-sharding.js';
@@ -114,9 +115,6 @@ const typeParsers = {
   getTypeParser: (oid: number, format?: 'text' | 'binary') =>
     oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format ?? 'text'),
 } as unknown as CustomTypesConfig;
-
-/** Zero-copy view the driver sends as BYTEA (it accepts Buffers). */
-const b = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength));
 
 interface Queryable {
   query<R extends QueryResultRow>(config: QueryConfig): Promise<pg.QueryResult<R>>;
