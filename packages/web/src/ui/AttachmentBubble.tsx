@@ -43,6 +43,22 @@ function failureText(code: string): { key: MessageKey; params?: Record<string, s
   return { key: 'downloadFailed', params: { code } };
 }
 
+/** A running upload or download: its progress, labelled, and a Cancel button. */
+function TransferProgressBar({ label, percent: value, cancelTestId, onCancel }: { label: string; percent: number; cancelTestId: string; onCancel: () => void }) {
+  const { t } = useI18n();
+  return (
+    <>
+      <span class="attachment-progress">
+        <progress max={100} value={value} aria-label={label} />
+        <span class="muted small">{label}</span>
+      </span>
+      <button type="button" class="link" data-testid={cancelTestId} onClick={onCancel}>
+        {t('cancelTransfer')}
+      </button>
+    </>
+  );
+}
+
 /** An object URL for `blob` while the component shows it; revoked on change and unmount. */
 function useObjectUrl(blob: Blob | null): string | null {
   const [url, setUrl] = useState<string | null>(null);
@@ -137,15 +153,7 @@ export function AttachmentBubble({ client, messageId, info }: { client: PigeonCl
   );
   const progressBar =
     download.state === 'loading' ? (
-      <>
-        <span class="attachment-progress">
-          <progress max={100} value={percent(download.progress)} aria-label={t('downloading', { percent: percent(download.progress) })} />
-          <span class="muted small">{t('downloading', { percent: percent(download.progress) })}</span>
-        </span>
-        <button type="button" class="link" data-testid="download-cancel" onClick={() => transfer.current?.abort()}>
-          {t('cancelTransfer')}
-        </button>
-      </>
+      <TransferProgressBar label={t('downloading', { percent: percent(download.progress) })} percent={percent(download.progress)} cancelTestId="download-cancel" onCancel={() => transfer.current?.abort()} />
     ) : null;
   const failure = download.state === 'failed' ? failureText(download.code) : null;
 
@@ -221,15 +229,7 @@ export function UploadBubble({ upload }: { upload: PendingUpload }) {
             </button>
           </>
         ) : (
-          <>
-            <span class="attachment-progress">
-              <progress max={100} value={p} aria-label={t('uploading', { percent: p })} />
-              <span class="muted small">{t('uploading', { percent: p })}</span>
-            </span>
-            <button type="button" class="link" data-testid="upload-cancel" onClick={() => uploads.cancel(upload.id)}>
-              {t('cancelTransfer')}
-            </button>
-          </>
+          <TransferProgressBar label={t('uploading', { percent: p })} percent={p} cancelTestId="upload-cancel" onCancel={() => uploads.cancel(upload.id)} />
         )}
       </div>
     </article>
